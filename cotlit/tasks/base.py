@@ -1,0 +1,119 @@
+"""The task interface: what every task knows about its answers, and the task registry.
+
+A task is one small file in ``cotlit/tasks/`` that subclasses :class:`Task` and is decorated with
+:func:`register_task`. The core never names a concrete task.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+AnswerKind = Literal["number", "choice", "boolean", "latex"]
+
+TRIGGER = "The answer is"
+"""The sentence every training target ends with: ``... The answer is X``."""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The final answer found in a generated text."""
+
+    answer: str | None
+    """The normalised answer, or ``None`` when no candidate was found (an *unparsed* output)."""
+    format_ok: bool
+    """True when the answer came after the task's trigger (``The answer is``), not from a fallback."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """One prediction checked against its gold answer."""
+
+    extracted: str | None
+    format_ok: bool
+    correct: bool
+
+
+@dataclass(frozen=True)
+class TestItem:
+    """One record of a public test set, read into task terms."""
+
+    id: str
+    question: str
+    gold: str
+    choices: tuple[str, ...] | None = None
+
+
+class Task(ABC):
+    """A reasoning task: its answer kind, answer extraction and comparison, and its test-set format."""
+
+    name: ClassVar[str]
+    answer_kind: ClassVar[AnswerKind]
+    max_new_tokens: ClassVar[int] = 512
+    """Default generation budget for this task's evaluation."""
+    choice_letters: ClassVar[str] = ""
+    """Valid choice letters for multiple-choice tasks (e.g. ``"ABCDE"``), empty otherwise."""
+
+    @abstractmethod
+    def extract(self, text: str, choices: tuple[str, ...] | None = None) -> Extraction:
+        """Find and normalise the final answer in a generated text (trigger first, then fallbacks)."""
+
+    @abstractmethod
+    def normalize_gold(self, gold: Any) -> str:
+        """Normalise a gold answer as it comes from a file (``145.0`` -> ``"145"``, ``"(b)"`` -> ``"B"``)."""
+
+    @abstractmethod
+    def equal(self, prediction: str, gold: str) -> bool:
+        """Compare a normalised prediction with a normalised gold answer."""
+
+    @abstractmethod
+    def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
+        """Read one record of the task's public test-set format (raise ``CotlitError`` naming the field)."""
+
+    def score(self, text: str, gold: Any, choices: tuple[str, ...] | None = None) -> Score:
+        """Extract the answer from ``text`` and compare it with ``gold``."""
+        extraction = self.extract(text, choices)
+        gold_norm = self.normalize_gold(gold)
+        correct = extraction.answer is not None and self.equal(extraction.answer, gold_norm)
+        return Score(extraction.answer, extraction.format_ok, correct)
+
+    def format_question(self, question: str, choices: tuple[str, ...] | None = None) -> str:
+        """The canonical question layout shown to students: choices on one line as ``(A) x (B) y``."""
+        if not choices:
+            return question
+        letters = self.choice_letters or "ABCDEFGHIJ"
+        options = " ".join(f"({letter}) {text}" for letter, text in zip(letters, choices))
+        return f"{question}\nAnswer Choices: {options}"
+
+
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: make a task available by its ``name``."""
+    if cls.name in _REGISTRY:
+        raise ValueError(f"task {cls.name!r} is registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def task_names() -> list[str]:
+    """Names of every registered task, sorted."""
+    _load_builtin_tasks()
+    return sorted(_REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``; an unknown name lists the valid ones."""
+    from cotlit.errors import CotlitError
+
+    _load_builtin_tasks()
+    try:
+        return _REGISTRY[name.lower()]()
+    except KeyError:
+        raise CotlitError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def _load_builtin_tasks() -> None:
+    import cotlit.tasks  # noqa: F401  (importing the package registers the built-in tasks)
