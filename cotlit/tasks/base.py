@@ -24,6 +24,9 @@ class Extraction:
     """The normalised answer, or ``None`` when no candidate was found (an *unparsed* output)."""
     format_ok: bool
     """True when the answer came after the task's trigger (``The answer is``), not from a fallback."""
+    method: str = "trigger"
+    """How it was found: ``trigger``, ``option_text`` (an option's text after the trigger), ``####``,
+    ``boxed``, ``last`` (last candidate of the whole text) or ``none``."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Task(ABC):
     """Default generation budget for this task's evaluation."""
     choice_letters: ClassVar[str] = ""
     """Valid choice letters for multiple-choice tasks (e.g. ``"ABCDE"``), empty otherwise."""
+
+    def __init__(self, *, paper_compat: bool = False) -> None:
+        self.paper_compat = paper_compat
+        """Reproduce the paper's own extraction and comparison rules instead of cotlit's."""
 
     @abstractmethod
     def extract(self, text: str, choices: tuple[str, ...] | None = None) -> Extraction:
@@ -104,15 +111,24 @@ def task_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_task(name: str) -> Task:
-    """The task called ``name``; an unknown name lists the valid ones."""
+def unregister_task(name: str) -> None:
+    """Remove a registered task (for tests that register a throwaway task)."""
+    del _REGISTRY[name]
+
+
+def get_task(name: str, *, paper_compat: bool = False) -> Task:
+    """The task called ``name``; an unknown name lists the valid ones.
+
+    ``paper_compat=True`` gives the paper's scoring rules (MAmmoTH for math, the commonsense regex otherwise).
+    """
     from cotlit.errors import CotlitError
 
     _load_builtin_tasks()
     try:
-        return _REGISTRY[name.lower()]()
+        cls = _REGISTRY[name.lower()]
     except KeyError:
         raise CotlitError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(_REGISTRY))}") from None
+    return cls(paper_compat=paper_compat)
 
 
 def _load_builtin_tasks() -> None:

@@ -1,0 +1,74 @@
+"""MATH: competition problems (the paper's four subjects) with LaTeX answers.
+
+Extraction (:mod:`cotlit.tasks.latex`): after ``The answer is``, the last brace-matched ``\\boxed{}`` of the
+segment if any, else the segment's first math span or line after its last ``=`` (``12 inches`` -> ``12``).
+With no trigger: the last ``\\boxed{}``/``\\fbox{}``/``\\boxed 5`` of the text, else its last number (both
+``format_ok=False``). Both sides are normalised by :func:`~cotlit.tasks.latex.normalize_latex` and compared as
+exact strings (no symbolic equivalence). ``paper_compat``: MAmmoTH's ``extract_math_answer`` and Hendrycks'
+``_strip_string``. Test records: MATH-500 ``{"problem", "answer"}``, or the full test set's ``solution``
+(last boxed content, brace-matched). ``max_new_tokens=512`` (paper: 1024).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cotlit.errors import CotlitError
+from cotlit.tasks.base import Extraction, Task, TestItem, register_task
+from cotlit.tasks.latex import (
+    hendrycks_strip,
+    last_boxed,
+    last_number,
+    mammoth_math_answer,
+    normalize_latex,
+    segment_answer,
+)
+from cotlit.tasks.records import field, gold, record_id
+from cotlit.tasks.segment import answer_segment, mammoth_segment
+
+
+@register_task
+class MATH(Task):
+    name = "math"
+    answer_kind = "latex"
+    max_new_tokens = 512
+
+    def extract(self, text: str, choices: tuple[str, ...] | None = None) -> Extraction:
+        if self.paper_compat:
+            segment, flag = mammoth_segment(text)
+            answer = mammoth_math_answer(segment, flag)
+            method = "trigger" if flag else "boxed" if "boxed" in segment else "last"
+            return Extraction(answer or None, flag and bool(answer), method)
+        segment = answer_segment(text)
+        if segment is not None:
+            boxed = last_boxed(segment)
+            answer = normalize_latex(boxed if boxed is not None else segment_answer(segment))
+            return Extraction(answer, True) if answer else Extraction(None, False, "none")
+        boxed = last_boxed(text)
+        if boxed is not None and normalize_latex(boxed):
+            return Extraction(normalize_latex(boxed), False, "boxed")
+        number = last_number(text)
+        return Extraction(normalize_latex(number), False, "last") if number else Extraction(None, False, "none")
+
+    def normalize_gold(self, gold: Any) -> str:
+        if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
+            raise CotlitError(f"{self.name}: gold answer must be a string or number, got {gold!r}")
+        answer = hendrycks_strip(str(gold)) if self.paper_compat else normalize_latex(str(gold))
+        if not answer:
+            raise CotlitError(f"{self.name}: gold answer {gold!r} is empty after normalisation")
+        return answer
+
+    def equal(self, prediction: str, gold: str) -> bool:
+        return prediction == gold
+
+    def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
+        question = field(record, index, "problem")
+        name = "answer" if "answer" in record else "solution"
+        if name == "answer":
+            answer = field(record, index, name, (str, int, float))
+        else:
+            answer = last_boxed(field(record, index, name))
+            if answer is None:
+                raise CotlitError("no 'answer' field and no closed \\boxed{} here", record=index, field=name)
+        item_id = record_id(self.name, record, index, question, "unique_id")
+        return TestItem(item_id, question, gold(self, answer, index, name))

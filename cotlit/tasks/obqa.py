@@ -1,0 +1,29 @@
+"""OpenBookQA: four-option elementary science questions (A-D).
+
+Extraction (:class:`~cotlit.tasks.choices.ChoiceTask`): first letter A-D after ``The answer is``; else the
+last letter of the text (``format_ok=False``). ``paper_compat``: the paper's regex
+``[Tt]he answer is ([A-E]|True|False)``, case-sensitive, no fallback (an ``E`` it finds is simply wrong).
+Test records are the paper's ``{"instruction", "label"}`` (the options are inside the instruction, so
+``choices`` is None).
+``max_new_tokens=320`` (the paper's script default; its README says 640).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cotlit.tasks.base import TestItem, register_task
+from cotlit.tasks.choices import ChoiceTask
+from cotlit.tasks.records import field, gold, record_id
+
+
+@register_task
+class OpenBookQA(ChoiceTask):
+    name = "obqa"
+    choice_letters = "ABCD"
+    max_new_tokens = 320
+
+    def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
+        question = field(record, index, "instruction")
+        answer = gold(self, field(record, index, "label"), index, "label")
+        return TestItem(record_id(self.name, record, index, question), question, answer)

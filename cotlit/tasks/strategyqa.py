@@ -1,0 +1,30 @@
+"""StrategyQA: yes/no questions needing implicit multi-hop reasoning; answers ``True``/``False``.
+
+Extraction (:class:`~cotlit.tasks.booleans.BooleanTask`): first true/false/yes/no after ``The answer is``
+(case-insensitive); else the last one in the text (``format_ok=False``). ``paper_compat``: only a capitalised
+``True``/``False`` right after ``The answer is `` counts. Test records are the paper's
+``{"instruction", "label"}`` with ``label`` the string ``True`` or ``False``.
+``max_new_tokens=320`` (the paper's script default; its README says 640).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cotlit.errors import CotlitError
+from cotlit.tasks.base import TestItem, register_task
+from cotlit.tasks.booleans import BooleanTask
+from cotlit.tasks.records import field, gold, record_id
+
+
+@register_task
+class StrategyQA(BooleanTask):
+    name = "strategyqa"
+    max_new_tokens = 320
+
+    def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
+        question = field(record, index, "instruction")
+        label = field(record, index, "label", (str, bool))
+        if label not in ("True", "False", True, False):
+            raise CotlitError(f"expected 'True' or 'False', got {label!r}", record=index, field="label")
+        return TestItem(record_id(self.name, record, index, question), question, gold(self, label, index, "label"))
