@@ -42,6 +42,8 @@ class Score:
 class TestItem:
     """One record of a public test set, read into task terms."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     id: str
     question: str
     gold: str

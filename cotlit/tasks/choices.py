@@ -33,7 +33,7 @@ def find_letters(text: str, letters: str) -> list[str]:
 
 
 def _option_key(text: str) -> str:
-    return " ".join(text.strip().strip("\"'`*").rstrip(".!").lower().split())
+    return " ".join(text.strip().rstrip(".!").strip("\"'`*").lower().split())
 
 
 def letter_of_option_text(segment: str, choices: tuple[str, ...], letters: str) -> str | None:
