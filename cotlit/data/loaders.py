@@ -1,0 +1,305 @@
+"""Read CoT data into :class:`CoTExample` lists: alpaca JSON arrays, JSON Lines, LLaMA-Factory registry entries
+and Hugging Face datasets.
+
+Every target is split at its **last** ``The answer is`` into rationale and answer. A CoT target without the
+trigger is kept whole as the rationale (answer from the task's extraction fallback), flagged with
+``meta["trigger"] = False`` and counted in a warning; see :func:`count_no_trigger`. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cotlit.data.example import FORMATS, LEVELS, CoTExample, example_id
+from cotlit.data.naming import FileCondition, canonical_teacher, parse_file_name
+from cotlit.data.registry import RegistryEntry, resolve_entry
+from cotlit.errors import CotlitError
+from cotlit.tasks.base import TRIGGER, Task, get_task
+
+log = logging.getLogger(__name__)
+
+TRIGGER_PATTERN = re.compile(f"[{TRIGGER[0]}{TRIGGER[0].lower()}]{re.escape(TRIGGER[1:])}:?")
+"""``[Tt]he answer is:?``, the answer trigger of conventions (a)."""
+GOLD_FIELDS = ("gold", "label")
+"""Fields read as the dataset's gold answer when no gold field is named."""
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which record fields hold the question, the target and the gold answer."""
+
+    prompt: str = "instruction"
+    response: str = "output"
+    query: str | None = None
+    """Optional second prompt field, appended to the prompt after a newline (LLaMA-Factory's ``query``)."""
+    gold: str | None = None
+    """Gold-answer field; None reads ``gold`` or ``label`` when a record has one."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the data is; fields left None are read from the file (or registry entry) name."""
+
+    task: str | None = None
+    teacher: str | None = None
+    granularity: int | None = None
+    format: str | None = None
+    answer_only: bool | None = None
+    """True: targets are bare answers (the Only-Answer baseline); teacher and level are then None."""
+
+
+def split_target(text: str) -> tuple[str, str] | None:
+    """``"... so 145. The answer is 145."`` -> ``("... so 145.", "145")``; None when there is no trigger."""
+    matches = list(TRIGGER_PATTERN.finditer(text))
+    if not matches:
+        return None
+    last = matches[-1]
+    return text[: last.start()].strip(), _clean_answer(text[last.end() :])
+
+
+def count_no_trigger(examples: Sequence[CoTExample]) -> int:
+    """How many CoT examples had no ``The answer is`` in their target (answer-only targets not counted)."""
+    return sum(not ex.meta["trigger"] and not ex.meta["answer_only"] for ex in examples)
+
+
+def read_records(path: str | Path) -> list[Any]:
+    """The records of a JSON array file or a JSON Lines file (``.jsonl``, or a ``.json`` of one object a line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CotlitError("file not found" if not path.exists() else "not a file", path=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise CotlitError(f"not UTF-8 text (invalid byte at offset {err.start})", path=path) from None
+    if not text.strip():
+        raise CotlitError("file is empty", path=path)
+    if path.suffix.lower() == ".jsonl":
+        records = _json_lines(text, path)
+    else:
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as err:
+            if err.msg != "Extra data" or not text.lstrip().startswith("{"):
+                raise _decode_error(err, path) from None
+            records = _json_lines(text, path)
+        if not isinstance(records, list):
+            raise CotlitError(f"expected a JSON array of records (or JSON Lines), got {_kind(records)}", path=path)
+    if not records:
+        raise CotlitError("contains no records", path=path)
+    return records
+
+
+def load_file(path: str | Path, labels: Labels = Labels(), fields: Fields = Fields()) -> list[CoTExample]:
+    """Examples from an alpaca JSON array or a JSON Lines file; ``source`` is ``<file name>#<index>``."""
+    path = Path(path)
+    return examples_from_records(read_records(path), labels, fields, where=path, source=path.name, name=path.name)
+
+
+def load_registry_entry(
+    dataset_dir: str | Path, name: str, labels: Labels = Labels(), gold_field: str | None = None
+) -> list[CoTExample]:
+    """Examples of a LLaMA-Factory ``dataset_info.json`` entry, read with its prompt/response columns.
+
+    The condition comes from ``labels``, then the entry's file name, then the entry name (so ``math_onlyans``,
+    which points at ``math_human.json``'s ``output`` column, is answer-only). ``source`` is
+    ``dataset_info:<name>#<index>``.
+    """
+    entry = resolve_entry(dataset_dir, name)
+    fields = Fields(prompt=entry.prompt, response=entry.response, query=entry.query, gold=gold_field)
+    labels = _with_entry_name(labels, entry)
+    if entry.hf_hub_url is not None:
+        return load_hf(entry.hf_hub_url, labels, fields, source=f"dataset_info:{name}")
+    records = read_records(entry.path)
+    source = f"dataset_info:{name}"
+    return examples_from_records(records, labels, fields, where=entry.path, source=source, name=entry.path.name)
+
+
+def load_hf(
+    name: str | Path,
+    labels: Labels = Labels(),
+    fields: Fields = Fields(),
+    split: str = "train",
+    source: str | None = None,
+) -> list[CoTExample]:
+    """Examples from a Hugging Face dataset (hub id or local folder) via ``datasets.load_dataset``."""
+    import datasets
+
+    try:
+        rows = datasets.load_dataset(str(name), split=split)
+    except (datasets.exceptions.DatasetsError, FileNotFoundError, ValueError, ConnectionError) as err:
+        raise CotlitError(f"cannot load Hugging Face dataset (split {split!r}): {err}", path=name) from None
+    return examples_from_records(
+        list(rows), labels, fields, where=name, source=source or f"hf:{name}:{split}", name=Path(str(name)).name
+    )
+
+
+def load_examples(
+    source: str | Path,
+    *,
+    task: str | None = None,
+    dataset_dir: str | Path | None = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
+    gold_field: str | None = None,
+    teacher: str | None = None,
+    granularity: int | None = None,
+    format: str | None = None,
+    answer_only: bool | None = None,
+    split: str = "train",
+) -> list[CoTExample]:
+    """Load CoT examples from any supported source.
+
+    ``source`` is a registry entry name when ``dataset_dir`` is given and no such file exists, a ``.json`` /
+    ``.jsonl`` file, or else a Hugging Face dataset (hub id or local folder, with ``split``). Field names default
+    to alpaca's ``instruction``/``output`` (registry entries use their own ``columns``; explicit fields are not
+    allowed with them). Task, teacher, level and format default to what the file name says.
+    """
+    labels = Labels(task, teacher, granularity, format, answer_only)
+    fields = Fields(prompt_field or "instruction", response_field or "output", gold=gold_field)
+    path = Path(source)
+    if dataset_dir is not None and not path.is_file():
+        if prompt_field or response_field:
+            raise CotlitError(f"registry entry {source!r} defines its own columns; drop prompt/response fields")
+        return load_registry_entry(dataset_dir, str(source), labels, gold_field)
+    if path.is_file() or path.suffix.lower() in (".json", ".jsonl"):
+        return load_file(path, labels, fields)
+    return load_hf(source, labels, fields, split)
+
+
+def examples_from_records(
+    records: Sequence[Any], labels: Labels, fields: Fields, *, where: str | Path, source: str, name: str
+) -> list[CoTExample]:
+    """Turn raw records into examples; ``where`` names the input in errors, ``name`` is parsed for the condition."""
+    condition = _resolve(labels, parse_file_name(name), where)
+    task = get_task(condition.task) if condition.task else None
+    task_name = task.name if task else ""
+    examples, seen = [], Counter()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise CotlitError(f"expected an object, got {_kind(record)}", path=where, record=index)
+        question = _text(record, fields.prompt, index, where)
+        if fields.query and record.get(fields.query):
+            question = f"{question}\n{_text(record, fields.query, index, where)}"
+        target = _text(record, fields.response, index, where)
+        split = split_target(target)
+        if split is not None:
+            rationale, answer = split
+        elif condition.answer_only:
+            rationale, answer = "", _clean_answer(target)
+        else:
+            extracted = task.extract(target).answer if task else None
+            rationale, answer = target.strip(), extracted or ""
+        base = example_id(task_name, question)
+        seen[base] += 1
+        examples.append(
+            CoTExample(
+                id=base if seen[base] == 1 else f"{base}#{seen[base]}",
+                task=task_name,
+                question=question,
+                rationale=rationale,
+                answer=answer,
+                teacher=condition.teacher,
+                granularity=condition.granularity,
+                format=condition.format or "plain",
+                source=f"{source}#{index}",
+                gold=_gold(record, fields.gold, task, index, where),
+                meta={"trigger": split is not None, "answer_only": condition.answer_only},
+            )
+        )
+    missing = count_no_trigger(examples)
+    if missing:
+        log.warning(
+            "%s: %d of %d CoT targets have no %r; kept whole as rationales", where, missing, len(examples), TRIGGER
+        )
+    return examples
+
+
+def _resolve(labels: Labels, hint: FileCondition, where: str | Path) -> FileCondition:
+    """Explicit labels win over the file name; check the result."""
+    answer_only = hint.answer_only if labels.answer_only is None else labels.answer_only
+    teacher = canonical_teacher(labels.teacher) if labels.teacher else hint.teacher
+    granularity = labels.granularity if labels.granularity is not None else hint.granularity
+    fmt = (labels.format or hint.format or "plain").lower()
+    if answer_only and (labels.teacher or labels.granularity is not None):
+        raise CotlitError("answer-only data has no teacher or granularity level", path=where)
+    if answer_only:
+        teacher, granularity = None, None
+    if granularity is not None and granularity not in LEVELS:
+        raise CotlitError(f"granularity level {granularity!r} is not one of {list(LEVELS)}", path=where)
+    if fmt not in FORMATS:
+        raise CotlitError(f"format {fmt!r} is not one of {list(FORMATS)}", path=where)
+    return FileCondition(teacher, granularity, fmt, answer_only, (labels.task or hint.task or "").lower() or None)
+
+
+def _with_entry_name(labels: Labels, entry: RegistryEntry) -> Labels:
+    """Complete labels from the entry's file name, then its entry name (``math_onlyans`` -> answer-only)."""
+    by_file, by_key = parse_file_name(entry.path.name), parse_file_name(entry.name)
+    if labels.answer_only is None and (by_file.answer_only or by_key.answer_only):
+        return replace(labels, answer_only=True, task=labels.task or by_file.task or by_key.task)
+    if labels.answer_only:
+        return labels
+    return Labels(
+        task=labels.task or by_file.task or by_key.task,
+        teacher=labels.teacher or by_file.teacher or by_key.teacher,
+        granularity=next((k for k in (labels.granularity, by_file.granularity, by_key.granularity) if k), None),
+        format=labels.format or by_file.format or by_key.format,
+        answer_only=False,
+    )
+
+
+def _text(record: dict[str, Any], field: str, index: int, where: str | Path) -> str:
+    if field not in record:
+        fields = ", ".join(map(repr, record)) or "none"
+        raise CotlitError(f"missing field (the record has {fields})", path=where, record=index, field=field)
+    value = record[field]
+    if not isinstance(value, str):
+        raise CotlitError(f"expected a string, got {_kind(value)}", path=where, record=index, field=field)
+    if not value.strip():
+        raise CotlitError("empty text", path=where, record=index, field=field)
+    return value
+
+
+def _gold(record: dict[str, Any], field: str | None, task: Task | None, index: int, where: str | Path) -> str | None:
+    if field is None:
+        field = next((name for name in GOLD_FIELDS if name in record), None)
+        if field is None:
+            return None
+    if field not in record:
+        raise CotlitError("missing gold field", path=where, record=index, field=field)
+    value = record[field]
+    if not isinstance(value, (str, int, float, bool)):
+        raise CotlitError(f"expected a gold answer, got {_kind(value)}", path=where, record=index, field=field)
+    return task.normalize_gold(value) if task else str(value)
+
+
+def _clean_answer(text: str) -> str:
+    return text.strip().rstrip(".").strip()
+
+
+def _json_lines(text: str, path: Path) -> list[Any]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=number) from None
+    return records
+
+
+def _decode_error(err: json.JSONDecodeError, path: Path) -> CotlitError:
+    return CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=err.lineno)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,102 @@
+"""``cotlit score``: defaults for predictions files, field options, gold joins, --out, errors, the SVAMP check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cotlit.cli import main
+from cotlit.data.example import example_id
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture) -> dict:
+    assert main(["score", *argv]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    return json.loads(out)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_predictions_file_defaults(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rows = [
+        {"id": "a", "question": "q1", "gold": "145", "generated": "290 / 2 = 145. The answer is 145.", "truncated": False},
+        {"id": "b", "question": "q2", "gold": 12.0, "generated": "I think it takes 12 hours", "truncated": False},
+        {"id": "c", "question": "q3", "gold": "7", "generated": "The answer is 8", "truncated": False},
+        {"id": "d", "question": "q4", "gold": "3", "generated": "I do not know, sorry", "truncated": True},
+    ]
+    summary = run(["--task", "svamp", "--input", str(write_jsonl(tmp_path / "predictions.jsonl", rows))], capsys)
+    assert summary["task"] == "svamp"
+    assert (summary["n"], summary["correct"], summary["accuracy"], summary["unparsed"]) == (4, 2, 0.5, 1)
+    assert (summary["format_ok"], summary["format_ok_rate"], summary["truncated"]) == (2, 0.5, 1)
+
+
+def test_strategyqa_fields_and_json_array(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rows = [
+        {"prediction": "Bats are mammals. The answer is True", "label": "True"},
+        {"prediction": "The answer is false.", "label": "False"},
+        {"prediction": "The answer is True", "label": "False"},
+    ]
+    path = tmp_path / "preds.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    argv = ["--task", "strategyqa", "--input", str(path), "--pred-field", "prediction", "--gold-field", "label"]
+    summary = run(argv, capsys)
+    assert (summary["n"], summary["correct"], summary["unparsed"], summary["format_ok"]) == (3, 2, 0, 3)
+    assert "truncated" not in summary
+
+
+def test_gold_file_joined_on_key_with_out(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    cot = [
+        {"instruction": "Tom has 3  apples and buys 2.", "output": "3 + 2 = 5. The answer is 5"},
+        {"instruction": "Ann has 9 pens and loses 4.", "output": "9 - 4 = 6. The answer is 6"},
+    ]
+    gold = [{"instruction": "Ann has 9 pens and loses 4.", "output": "5"}, {"instruction": "Tom has 3 apples and buys 2.", "output": "5"}]
+    (tmp_path / "cot.json").write_text(json.dumps(cot), encoding="utf-8")
+    (tmp_path / "gold.json").write_text(json.dumps(gold), encoding="utf-8")
+    out = tmp_path / "scored" / "rows.jsonl"
+    argv = ["--task", "svamp", "--input", str(tmp_path / "cot.json"), "--pred-field", "output",
+            "--gold", str(tmp_path / "gold.json"), "--gold-field", "output", "--key", "instruction", "--out", str(out)]
+    summary = run(argv, capsys)
+    assert (summary["n"], summary["correct"], summary["accuracy"]) == (2, 1, 0.5)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0] == {"id": example_id("svamp", "Tom has 3 apples and buys 2."), "extracted": "5", "gold": "5",
+                       "correct": True, "format_ok": True}
+    assert (rows[1]["extracted"], rows[1]["gold"], rows[1]["correct"]) == ("6", "5", False)
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "needles"),
+    [
+        ([{"id": "x", "generated": "The answer is 1"}], [], ["record 0", "field 'gold'", "missing field"]),
+        ([{"id": "x", "gold": "1"}], [], ["record 0", "field 'generated'", "missing"]),
+        ([{"id": "x", "gold": "1", "generated": None}], [], ["record 0", "field 'generated'", "NoneType"]),
+        ([{"id": "x", "generated": "The answer is 1"}, {"id": "zz", "generated": "The answer is 2"}], ["--gold"],
+         ["record 1", "no gold answer in", "'zz'"]),
+    ],
+)
+def test_errors_name_the_record(rows: list[dict], extra: list[str], needles: list[str], tmp_path: Path,
+                                capsys: pytest.CaptureFixture) -> None:
+    argv = ["score", "--task", "svamp", "--input", str(write_jsonl(tmp_path / "p.jsonl", rows))]
+    if extra:
+        argv += ["--gold", str(write_jsonl(tmp_path / "g.jsonl", [{"id": "x", "gold": "1"}]))]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cotlit score: error: ") and "Traceback" not in err
+    for needle in needles:
+        assert needle in err
+
+
+def test_svamp_level3_teacher_agreement(shared_data: Path, capsys: pytest.CaptureFixture) -> None:
+    train = shared_data / "train"
+    argv = ["--task", "svamp", "--input", str(train / "SVAMP_ChatGPT_level3_ranked.json"), "--pred-field", "output",
+            "--gold", str(train / "SVAMP_only_ans.json"), "--gold-field", "output", "--key", "instruction"]
+    summary = run(argv, capsys)
+    # An independent count (first number after the last trigger, after the last '=') also gives 688 of 699;
+    # the one unparsed target ends "the answer is not consistent with the given answer."
+    assert (summary["n"], summary["unparsed"]) == (699, 1)
+    assert 0.97 <= summary["accuracy"] < 1.0
