@@ -156,6 +156,8 @@ def make_registry(tmp_path: Path) -> Path:
                                         "columns": {"prompt": "problem", "response": "chatgpt_output"}},
             "math_human": {"file_name": "math_human.json", "columns": {"prompt": "problem", "response": "solution"}},
             "math_onlyans": {"file_name": "math_human.json", "columns": {"prompt": "problem", "response": "output"}},
+            "with_query": {"file_name": "math_human.json",
+                           "columns": {"prompt": "type", "query": "problem", "response": "chatgpt_output"}},
         },
     )
     return tmp_path
@@ -175,6 +177,7 @@ def test_registry_entries(tmp_path: Path) -> None:
     assert (human[0].teacher, human[0].rationale) == ("human", "$1+1=2$. So 2")
     only = load_registry_entry(root, "math_onlyans")
     assert (only[0].teacher, only[0].rationale, only[0].answer, only[0].meta["answer_only"]) == (None, "", "2", True)
+    assert load_registry_entry(root, "with_query", Labels(teacher="gpt4o"))[0].question == "Algebra\nWhat is $1+1$?"
 
 
 def test_hugging_face_local_folder(tmp_path: Path) -> None:
