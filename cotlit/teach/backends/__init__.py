@@ -1,0 +1,1 @@
+"""Teacher backends behind one interface (:mod:`cotlit.teach.backends.base`); each is imported only when chosen."""
