@@ -73,7 +73,7 @@ def profile_examples(
     return {
         "n": n,
         "task": next((ex.task for ex in examples if ex.task), None),
-        "teachers": sorted({str(ex.teacher) for ex in examples}),
+        "teachers": sorted({ex.teacher for ex in examples}, key=str),
         "levels": sorted({ex.granularity for ex in examples if ex.granularity is not None}),
         "formats": sorted({ex.format for ex in examples}),
         "trigger_rate": triggered / n if n else 0.0,
