@@ -135,3 +135,4 @@ def get_task(name: str, *, paper_compat: bool = False) -> Task:
 
 def _load_builtin_tasks() -> None:
     import cotlit.tasks  # noqa: F401  (importing the package registers the built-in tasks)
+    import cotlit.synthetic.task  # noqa: F401  (the built-in synthetic arithmetic task)

@@ -12,7 +12,7 @@ BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 TEXT_COMMANDS = ("text", "textbf", "textit", "mbox", "mathrm")
 TEXT_RE = re.compile(r"\\(?:%s)\s*\{" % "|".join(TEXT_COMMANDS))
 TRAILING_UNIT_POWER_RE = re.compile(r"\^\{?\d\}?")
-SPACING_RE = re.compile(r"\\[!,;:]|\\ ")
+SPACING_RE = re.compile(r"(?<!\\)\\[!,;: ]")
 LEFT_RIGHT_RE = re.compile(r"\\(?:left|right)(?![A-Za-z])")
 THOUSANDS_RE = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 LEADING_POINT_RE = re.compile(r"(?<![\d}])\.(?=\d)")
@@ -119,7 +119,7 @@ def normalize_latex(answer: str) -> str:
     for token in ("^{\\circ}", "^\\circ", "\u00b0", "\\$", "$", "\\%", "%"):
         text = text.replace(token, "")
     text = _drop_units_and_unwrap_text(text)
-    text = text.replace(" ", "").strip(".")
+    text = text.replace(" ", "").rstrip(".")
     if THOUSANDS_RE.fullmatch(text):
         text = text.replace(",", "")
     if text.count("=") == 1 and len(text.split("=")[0]) <= 2:
