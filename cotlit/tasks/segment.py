@@ -37,7 +37,8 @@ def answer_segment(text: str, trigger: re.Pattern[str] = TRIGGER_RE) -> str | No
         start += len(text[start:]) - len(text[start:].lstrip())
         blank = BLANK_LINE_RE.search(text, start)
         if blank is not None:
-            matches = [m for m in matches if m.end() <= blank.start()]
+            text = text[: blank.start()]
+            matches = [match for match in matches if match.end() <= blank.start()]
     return strip_answer(text[matches[-1].end() :])
 
 

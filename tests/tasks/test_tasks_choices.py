@@ -162,10 +162,12 @@ def arc_task():
 
 
 def test_a_new_choice_task_is_one_small_class(arc_task):
-    item = arc_task.read_test_record({"question": "Which is a metal?", "choices": ["wood", "iron"], "answerKey": "B"}, 0)
+    record = {"question": "Which is a metal?", "choices": ["wood", "iron"], "answerKey": "B"}
+    item = arc_task.read_test_record(record, 0)
     assert item.gold == "B" and item.choices == ("wood", "iron")
     assert arc_task.score("Iron conducts. The answer is (B).", item.gold, item.choices).correct
     assert arc_task.score("The answer is iron", item.gold, item.choices).correct
     assert arc_task.extract("The answer is E").answer is None
     assert "arc_test" in task_names()
-    assert arc_task.format_question(item.question, item.choices) == "Which is a metal?\nAnswer Choices: (A) wood (B) iron"
+    layout = arc_task.format_question(item.question, item.choices)
+    assert layout == "Which is a metal?\nAnswer Choices: (A) wood (B) iron"

@@ -86,6 +86,7 @@ SVAMP_CASES = [
     ("The answer is 25%", "25", True, "trigger"),
     ("The answer is 3/4.", "0.75", True, "trigger"),
     ("The answer is five.", None, False, "none"),
+    ("The answer is five.\n\nQ: Tom has 3 more. The answer is 7", None, False, "none"),
     ("It takes 4 hours to drive 60 miles", "60", False, "last"),
     ("Nothing numeric at all", None, False, "none"),
     ("", None, False, "none"),
