@@ -54,7 +54,7 @@ def last_boxed(text: str) -> str | None:
         offset = len(rest) - len(stripped)
         end = matching_brace(rest, offset)
         return rest[offset + 1 : end] if end is not None else None
-    token = re.match(r"\s+([^\s$]+)", rest)
+    token = re.match(r"\s*([^\s${}]+)", rest)
     return token.group(1) if token else None
 
 

@@ -18,6 +18,7 @@ from cotlit.tasks.latex import brace_arguments, hendrycks_strip, last_boxed, nor
         ("\\fbox{7}", "7"),
         ("$\\boxed 5$", "5"),
         ("\\boxed {x+1}", "x+1"),
+        ("\\boxed7.", "7."),
         ("\\boxed{\\{1,2\\}}", "\\{1,2\\}"),
         ("\\boxed{\\frac{1}", None),  # unclosed (truncated) box
         ("\\boxedsomething{3}", None),

@@ -112,7 +112,7 @@ GOOD_RECORDS = [
         "\\frac{\\sqrt{3}}{2}",
         None,
     ),
-    ("csqa", {"instruction": "Q: A: x, B: y", "label": "B", "output": ""}, example_id("csqa", "Q: A: x, B: y"), "Q: A: x, B: y", "B", None),
+    ("csqa", {"instruction": "Q: x?", "label": "B", "output": ""}, example_id("csqa", "Q: x?"), "Q: x?", "B", None),
     ("obqa", {"instruction": "Q", "label": "D", "id": "7-980"}, "7-980", "Q", "D", None),
     ("strategyqa", {"instruction": "Fly?", "label": "False"}, example_id("strategyqa", "Fly?"), "Fly?", "False", None),
 ]
