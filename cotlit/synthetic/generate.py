@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import string
 from dataclasses import dataclass, replace
 
@@ -57,7 +58,7 @@ class _Story:
     def __init__(self, rng: random.Random, theme: Theme) -> None:
         self.rng, self.theme = rng, theme
         self.item: Noun = rng.choice(theme.items)
-        self.name, self.pron, _ = rng.choice(NAMES)
+        self.name, self.pron = rng.choice(NAMES)
         self.sentences: list[str] = []
         self.givens: list[Quantity] = []
         self.steps: list[Step] = []
@@ -94,7 +95,9 @@ def _draw(rng: random.Random) -> ArithmeticProblem | None:
     gains = rng.sample(theme.gains, kinds.count("gain"))
     losses = rng.sample(theme.losses, kinds.count("loss"))
     for kind in kinds:
-        if not (_gain(story, gains.pop()) if kind == "gain" else _loss(story, losses.pop())):
+        if kind == "gain":
+            _gain(story, gains.pop())
+        elif not _loss(story, losses.pop()):
             return None
     goal = _end(story, end, container)
     if goal is None:
@@ -102,13 +105,14 @@ def _draw(rng: random.Random) -> ArithmeticProblem | None:
     values = [q.value for q in story.givens]
     if len(set(values)) != len(values):
         return None
-    distractor = _distractor(story, set(values) | {s.result.value for s in story.steps})
-    if distractor is None:
+    drawn = _distractor(story, set(values) | {s.result.value for s in story.steps})
+    if drawn is None:
         return None
+    sentence, distractor = drawn
     last = story.steps[-1]
     answer = replace(last.result, symbol="x", name=goal.name, role="answer", ask=goal.ask)
     return ArithmeticProblem(
-        question=" ".join([*story.sentences, goal.question]),
+        question=" ".join(_insert([*story.sentences, goal.question], sentence, rng, story.name, story.pron)),
         givens=tuple(story.givens),
         steps=(*story.steps[:-1], replace(last, result=answer)),
         distractor=distractor,
@@ -136,7 +140,8 @@ def _start(story: _Story, grouped: bool) -> Noun | None:
         "{name} {verb} {g} {boxes} of {items}, with {s} {items} in each {box}.",
         "{name} {verb} {g} {boxes} of {items}. Each {box} held {s} {items}.",
     ))
-    story.say(template.format(name=name, verb=verb.past, g=groups, boxes=box.plural, items=items, s=size, box=box.singular))
+    fill = {"name": name, "verb": verb.past, "g": groups, "boxes": box.plural, "items": items, "s": size}
+    story.say(template.format(box=box.singular, **fill))
     left = story.given(
         groups, f"number of {box.plural} of {items}", "number of groups",
         f"How many {box.plural} of {items} did {name} {verb.base}?",
@@ -151,7 +156,7 @@ def _start(story: _Story, grouped: bool) -> Noun | None:
     return box
 
 
-def _gain(story: _Story, verb: Verb) -> bool:
+def _gain(story: _Story, verb: Verb) -> None:
     rng, items, name = story.rng, story.item.plural, story.name
     n = rng.randint(3, 40)
     template = rng.choice(("{pron} {verb} {n} more {items}.", "{name} {verb} another {n} {items}."))
@@ -163,10 +168,10 @@ def _gain(story: _Story, verb: Verb) -> bool:
         f"How many {items} did {name} have after {verb.ing} {n} more?",
         f"{verb.ing} more {items} makes the amount bigger, so we add",
     )
-    return True
 
 
 def _loss(story: _Story, verb: Verb) -> bool:
+    """Subtract a drawn amount; False when too little is left to take some away."""
     rng, items, name = story.rng, story.item.plural, story.name
     if story.current.value < 5:
         return False
@@ -209,7 +214,8 @@ def _end(story: _Story, end: str, container: Noun | None) -> _Goal | None:
         d = rng.choice(options)
         share = f"{pron} shared the {items} equally among {d} {people.plural}"
         ask = f"How many {items} did each {people.singular} get?"
-        goal = _Goal(ask, f"number of {items} each {people.singular} got", ask, f"each {people.singular} got {{v}} {items}")
+        each = f"each {people.singular}"
+        goal = _Goal(ask, f"number of {items} {each} got", ask, f"{each} got {{v}} {items}")
         if rng.random() < 0.5:
             story.say(share + ".", connect=True)
         else:
@@ -237,14 +243,16 @@ def _end(story: _Story, end: str, container: Noun | None) -> _Goal | None:
     story.say(f"{pron} sold all the {items} for {p} dollars each.", connect=True)
     ask = rng.choice((f"How many dollars did {pron} earn?", f"How much money, in dollars, did {name} make?"))
     goal = _Goal(ask, f"number of dollars {name} earned", ask, f"{name} earned {{v}} dollars")
-    price = story.given(p, f"price of one {item} in dollars", "price per item", f"How many dollars did one {item} sell for?")
+    price = story.given(
+        p, f"price of one {item} in dollars", "price per item", f"How many dollars did one {item} sell for?"
+    )
     reason = f"each {item} sold for {p} dollars, so we multiply the number of {items} by the price"
     story.step("×", story.current, price, goal.name, goal.ask, reason)
     return goal
 
 
-def _distractor(story: _Story, used: set[int]) -> Quantity | None:
-    """A story sentence with a number the solution does not use, put somewhere after the first sentence."""
+def _distractor(story: _Story, used: set[int]) -> tuple[str, Quantity] | None:
+    """A sentence with a number the solution does not use (never one of ``used``), and that number."""
     rng = story.rng
     template = rng.choice(story.theme.distractors + GENERIC_DISTRACTORS)
     value = rng.randint(template.low, template.high)
@@ -252,7 +260,13 @@ def _distractor(story: _Story, used: set[int]) -> Quantity | None:
         return None
     fill = {"name": story.name, "pron": story.pron, "items": story.item.plural, "d": value}
     sentence = template.sentence.format(**fill)
-    story.sentences.insert(rng.randint(1, len(story.sentences)), sentence[0].upper() + sentence[1:])
     name = template.name.format(**fill)
     symbol = string.ascii_uppercase[len(story.givens)]
-    return Quantity(symbol, value, name, "not needed", f"What is the {name}?")
+    return sentence[0].upper() + sentence[1:], Quantity(symbol, value, name, "not needed", f"What is the {name}?")
+
+
+def _insert(sentences: list[str], sentence: str, rng: random.Random, name: str, pron: str) -> list[str]:
+    """Put ``sentence`` after the first one; the sentence after it names the owner instead of a pronoun."""
+    at = rng.randint(1, len(sentences) - 1)
+    after = re.sub(rf"\b{pron}\b", name, sentences[at], count=1, flags=re.IGNORECASE)
+    return [*sentences[:at], sentence, after, *sentences[at + 1 :]]

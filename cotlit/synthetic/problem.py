@@ -30,7 +30,7 @@ class Quantity:
     """A number of the problem: a given, an intermediate result, the answer or the distractor."""
 
     symbol: str
-    """Variable name in symbolic solutions: ``A``, ``B``... for givens, ``x1``... for results, ``x`` for the answer."""
+    """Symbolic name: ``A``, ``B``... for givens, ``x1``... for results, ``x`` for the answer."""
     value: int
     name: str
     """Noun phrase that reads after "the": ``number of apples Mia picked at first``."""

@@ -19,7 +19,12 @@ TEACHER = "program"
 
 _INVERSE = {"+": "-", "-": "+", "×": "÷", "÷": "×"}
 _PRECEDENCE = {"+": 1, "-": 1, "×": 2, "÷": 2}
-_FIRST = {"+": "add {l} and {r}", "-": "subtract {r} from {l}", "×": "multiply {l} by {r}", "÷": "divide {l} by {r}"}
+_FIRST = {
+    "+": "add {l} and {r}",
+    "-": "subtract {r} from {l}",
+    "×": "multiply {l} by {r}",
+    "÷": "divide {l} by {r}",
+}
 _CHAINED = {"+": "add {r}", "-": "subtract {r}", "×": "multiply by {r}", "÷": "divide by {r}"}
 _VERB = {"+": "Add", "-": "Subtract", "×": "Multiply", "÷": "Divide"}
 _CONCEPT = {
@@ -79,9 +84,13 @@ def _check(level: int, format: str) -> None:
         raise CotlitError(f"unknown format {format!r}; valid: {', '.join(FORMATS)}")
 
 
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
 def _sentence(text: str) -> str:
     """Capitalise and end with a full stop."""
-    text = text[0].upper() + text[1:]
+    text = _capital(text)
     return text if text.endswith(".") else text + "."
 
 
@@ -126,7 +135,10 @@ def _check_text(problem: ArithmeticProblem) -> str:
     undo = [f"{s.result.value} {_INVERSE[s.op]} {problem.quantity(s.right).value} = {problem.quantity(s.left).value}"
             for s in reversed(problem.steps)]
     first = problem.quantity(problem.steps[0].left)
-    return f"To check, reverse the operations: {', '.join(undo)}, which gives back the {first.name}, {first.value}, so the calculation is correct"
+    return (
+        f"To check, reverse the operations: {', '.join(undo)}, which gives back the {first.name}, {first.value}, "
+        "so the calculation is correct"
+    )
 
 
 def _level1(problem: ArithmeticProblem) -> list[Part]:
@@ -153,7 +165,10 @@ def _level3(problem: ArithmeticProblem) -> list[Part]:
 def _level4(problem: ArithmeticProblem) -> list[Part]:
     spare = problem.distractor
     return [
-        *(Part(s.result.ask, f"{s.reason}: {_equation(problem, s, named=True)} ({s.result.name})") for s in problem.steps),
+        *(
+            Part(s.result.ask, f"{s.reason}: {_equation(problem, s, named=True)} ({s.result.name})")
+            for s in problem.steps
+        ),
         Part("Which number is not needed?", f"the {spare.value} ({spare.name}) is not needed"),
         Part("What is the result?", f"so {problem.conclusion}"),
     ]
@@ -176,11 +191,14 @@ def _level6(problem: ArithmeticProblem) -> list[Part]:
     goal, spare = problem.steps[-1].result, problem.distractor
     parts = [Part("What do we need to find?", f"to find the {goal.name}, let's break down the steps in detail")]
     for given in problem.givens:
-        parts.append(Part(given.ask, f"{len(parts)}. Note that the {given.name} is {given.value}; this is the {given.role}"))
+        says = f"{len(parts)}. Note that the {given.name} is {given.value}; this is the {given.role}"
+        parts.append(Part(given.ask, says))
     for step in problem.steps:
-        says = f"{len(parts)}. {_sentence(step.reason)[:-1]}: {_equation(problem, step, named=True)}, which is the {step.result.name}"
+        equation = _equation(problem, step, named=True)
+        says = f"{len(parts)}. {_capital(step.reason)}: {equation}, which is the {step.result.name}"
         parts.append(Part(step.result.ask, says))
-    parts.append(Part("Which number is not needed?", f"{len(parts)}. The {spare.name}, {spare.value}, is not needed for the answer"))
+    says = f"{len(parts)}. The {spare.name}, {spare.value}, is not needed for the answer"
+    parts.append(Part("Which number is not needed?", says))
     parts.append(Part("Is the result correct?", f"{len(parts)}. {_check_text(problem)}"))
     parts.append(Part("What is the answer?", f"therefore, {problem.conclusion}"))
     return parts
@@ -222,7 +240,8 @@ def _assignment(problem: ArithmeticProblem, step: Step, numbers: bool) -> str:
     """``x₁ = A - B = 18``, or with the numbers too: ``x₁ = A - B = 24 - 6 = 18``."""
     left, right = _operands(problem, step)
     numeric = f"{left.value} {step.op} {right.value} = " if numbers else ""
-    return f"{_var(step.result.symbol)} = {_var(left.symbol)} {step.op} {_var(right.symbol)} = {numeric}{step.result.value}"
+    symbolic = f"{_var(left.symbol)} {step.op} {_var(right.symbol)}"
+    return f"{_var(step.result.symbol)} = {symbolic} = {numeric}{step.result.value}"
 
 
 def _unused(problem: ArithmeticProblem) -> str:
@@ -231,7 +250,8 @@ def _unused(problem: ArithmeticProblem) -> str:
 
 
 def _sym1(problem: ArithmeticProblem) -> str:
-    return f"Let {', '.join(_definitions(problem, False))}; x = {_expression(problem, 'x')[0]} ∴ x = {problem.answer}."
+    expression = _expression(problem, "x")[0]
+    return f"Let {', '.join(_definitions(problem, False))}; x = {expression} ∴ x = {problem.answer}."
 
 
 def _sym2(problem: ArithmeticProblem) -> str:
@@ -247,7 +267,8 @@ def _sym3(problem: ArithmeticProblem) -> str:
 
 def _sym_steps(problem: ArithmeticProblem, start: int = 0) -> list[str]:
     return [
-        (f"{start + i}. " if start else "") + f"{s.reason[0].upper()}{s.reason[1:]}: {_assignment(problem, s, numbers=True)} ({s.result.name})."
+        (f"{start + i}. " if start else "")
+        + f"{_capital(s.reason)}: {_assignment(problem, s, numbers=True)} ({s.result.name})."
         for i, s in enumerate(problem.steps)
     ]
 
@@ -261,7 +282,8 @@ def _sym4(problem: ArithmeticProblem) -> str:
 def _numbered(problem: ArithmeticProblem) -> list[str]:
     givens = [f"{i}. Let {q.symbol} = {q.value} ({q.name}, {q.role})." for i, q in enumerate(problem.givens, 1)]
     steps = _sym_steps(problem, start=len(givens) + 1)
-    return [_sentence(_concepts(problem)), *givens, *steps, f"{len(givens) + len(steps) + 1}. {_sentence(_unused(problem))}"]
+    unused = f"{len(givens) + len(steps) + 1}. {_sentence(_unused(problem))}"
+    return [_sentence(_concepts(problem)), *givens, *steps, unused]
 
 
 def _sym5(problem: ArithmeticProblem) -> str:

@@ -105,7 +105,9 @@ THEMES: tuple[Theme, ...] = (
         containers=_nouns("box/boxes", "cart/carts", "pile/piles"),
         start=_verbs("have/had/having", "collect/collected/collecting"),
         gains=_verbs("receive/received/receiving", "buy/bought/buying", "collect/collected/collecting"),
-        losses=_verbs("lend out/lent out/lending out", "give away/gave away/giving away", "throw out/threw out/throwing out"),
+        losses=_verbs(
+            "lend out/lent out/lending out", "give away/gave away/giving away", "throw out/threw out/throwing out"
+        ),
         sharers=_nouns("classroom/classrooms", "reading club/reading clubs"),
         sells=False,
         distractors=(Distractor("The library had {d} tables.", "number of tables in the library", 5, 30),),
@@ -114,8 +116,8 @@ THEMES: tuple[Theme, ...] = (
         name="farm",
         items=_nouns("egg/eggs", "potato/potatoes", "carrot/carrots"),
         containers=_nouns("carton/cartons", "sack/sacks", "bucket/buckets"),
-        start=_verbs("collect/collected/collecting", "harvest/harvested/harvesting"),
-        gains=_verbs("collect/collected/collecting", "harvest/harvested/harvesting", "buy/bought/buying"),
+        start=_verbs("collect/collected/collecting", "gather/gathered/gathering"),
+        gains=_verbs("collect/collected/collecting", "gather/gathered/gathering", "buy/bought/buying"),
         losses=_verbs("break/broke/breaking", "use/used/using", "give away/gave away/giving away"),
         sharers=_nouns("neighbour/neighbours", "family/families"),
         sells=True,
@@ -148,17 +150,17 @@ THEMES: tuple[Theme, ...] = (
         items=_nouns("water bottle/water bottles", "sandwich/sandwiches", "juice box/juice boxes"),
         containers=_nouns("cooler/coolers", "crate/crates", "bag/bags"),
         start=_verbs("pack/packed/packing", "buy/bought/buying"),
-        gains=_verbs("buy/bought/buying", "make/made/making", "get/got/getting"),
-        losses=_verbs("drop/dropped/dropping", "give away/gave away/giving away", "leave behind/left behind/leaving behind"),
+        gains=_verbs("buy/bought/buying", "receive/received/receiving", "get/got/getting"),
+        losses=_verbs(
+            "drop/dropped/dropping", "give away/gave away/giving away", "leave behind/left behind/leaving behind"
+        ),
         sharers=_nouns("hiker/hikers", "team/teams"),
         sells=True,
         distractors=(Distractor("The trail was {d} kilometres long.", "length of the trail in kilometres", 3, 25),),
     ),
 )
 
-NAMES: tuple[tuple[str, str, str], ...] = tuple(
-    (name, "she", "her") for name in ("Mia", "Olivia", "Sara", "Lena", "Priya", "Amara", "Yuki", "Chloe", "Nina", "Rosa")
-) + tuple(
-    (name, "he", "his") for name in ("Leo", "Omar", "Jack", "Ravi", "Tom", "Diego", "Ken", "Felix", "Sam", "Noah")
-)
-"""(name, subject pronoun, possessive pronoun)."""
+NAMES: tuple[tuple[str, str], ...] = tuple(
+    (name, "she") for name in ("Mia", "Olivia", "Sara", "Lena", "Priya", "Amara", "Yuki", "Chloe", "Nina", "Rosa")
+) + tuple((name, "he") for name in ("Leo", "Omar", "Jack", "Ravi", "Tom", "Diego", "Ken", "Felix", "Sam", "Noah"))
+"""(name, pronoun) of the story's owner."""

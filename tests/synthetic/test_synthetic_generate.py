@@ -85,7 +85,7 @@ def test_dict_round_trip_through_json(problems):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda r: r["steps"][0]["result"].update(value=r["steps"][0]["result"]["value"] + 1), "steps[0].result.value"),
+        (lambda r: r["steps"][0]["result"].update(value=-1), "steps[0].result.value"),
         (lambda r: r["steps"][0].update(op="^"), "unknown operation"),
         (lambda r: r["steps"][0].update(right="Z"), "'Z' is not a given or an earlier result"),
         (lambda r: r.update(answer=r["answer"] + 1), "field 'answer'"),
