@@ -151,7 +151,7 @@ def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"]
     lines = ["#!/bin/bash"]
     if kind == "slurm":
         options = {"job-name": grid.name, "array": f"0-{len(runs) - 1}",
-                   "output": str(grid.runs_dir / "slurm-%A_%a.out")} | grid.slurm
+                   "output": str(grid.runs_dir.resolve() / "slurm-%A_%a.out")} | grid.slurm
         lines += [f"#SBATCH --{key}={value}" for key, value in options.items()]
         lines += ["", f"# {len(runs)} runs of {grid.path}; array task i runs run i.", "set -euo pipefail",
                   f"cd {cwd}", 'COTLIT="${COTLIT:-cotlit}"', f"{base} --only-index \"$SLURM_ARRAY_TASK_ID\""]
@@ -161,6 +161,7 @@ def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"]
         lines += [f"{base} --only-index {run.index}  # {run.name}" for run in runs]
     else:
         raise CotlitError(f"unknown launcher {kind!r}; valid: slurm, shell")
+    grid.runs_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.chmod(0o755)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from cotlit.cli import main as cotlit
@@ -83,15 +84,8 @@ def test_killed_sweep_reruns_only_the_unfinished_run(tmp_path, fake_program):
     script, control, calls = fake_program
     control(hang=["granularity=3"])
     grid_path = make_grid(tmp_path, script)
-    sweep = subprocess.Popen([sys.executable, "-m", "cotlit", "sweep", "--grid", str(grid_path)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    status_path = tmp_path / "runs" / "granularity=3" / "status.json"
-    deadline = time.time() + 30
-    pid_path = status_path.parent / "fake.pid"
-    while not (status_path.exists() and pid_path.exists()
-               and json.loads(status_path.read_text())["state"] == "running"):
-        assert time.time() < deadline and sweep.poll() is None
-        time.sleep(0.1)
+    sweep, pid_path = start_hanging_sweep(tmp_path, grid_path)
+    status_path = pid_path.parent / "status.json"
     os.kill(sweep.pid, signal.SIGKILL)  # no chance to clean up: the status stays "running"
     sweep.wait()
     os.kill(int(pid_path.read_text()), signal.SIGKILL)
@@ -103,6 +97,31 @@ def test_killed_sweep_reruns_only_the_unfinished_run(tmp_path, fake_program):
     control()
     assert run_sweep(grid, grid.expand(), log=lambda _: None)["done"] == 2
     assert calls_of(calls) == ["fit granularity=3", "test granularity=3", "fit granularity=6", "test granularity=6"]
+
+
+def start_hanging_sweep(tmp_path: Path, grid_path: Path) -> tuple[subprocess.Popen, Path]:
+    """Start a sweep whose run granularity=3 hangs in fit; return it once that fit runs, and its pid file."""
+    sweep = subprocess.Popen([sys.executable, "-m", "cotlit", "sweep", "--grid", str(grid_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status_path = tmp_path / "runs" / "granularity=3" / "status.json"
+    pid_path = status_path.parent / "fake.pid"
+    deadline = time.time() + 30
+    while not (status_path.exists() and pid_path.exists() and json.loads(status_path.read_text())["state"] == "running"):
+        assert time.time() < deadline and sweep.poll() is None
+        time.sleep(0.1)
+    return sweep, pid_path
+
+
+def test_terminated_sweep_stops_its_step_and_leaves_the_run_pending(tmp_path, fake_program):
+    script, control, _ = fake_program
+    control(hang=["granularity=3"])
+    sweep, pid_path = start_hanging_sweep(tmp_path, make_grid(tmp_path, script))
+    sweep.terminate()
+    assert sweep.wait(timeout=20) == 130
+    status = json.loads((pid_path.parent / "status.json").read_text())
+    assert status["state"] == "pending" and status["error"] == "interrupted during fit"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_path.read_text()), 0)
 
 
 def test_running_elsewhere_is_left_alone_until_stale(tmp_path, fake_program):

@@ -1,0 +1,209 @@
+"""Collect finished runs (``metrics.json`` + ``predictions.jsonl``) and pool seeds into conditions.
+
+A *condition* is (task, split, student, finetuning, teacher, granularity, format). Its runs (one per seed)
+are pooled per test example: each example's score is its mean correctness over the runs that scored it,
+and the condition's accuracy and bootstrap interval are over those examples. Accuracies are fractions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cotlit.errors import CotlitError
+from cotlit.sweep.runner import METRICS_FILE, PREDICTIONS_FILE, STATUS_FILE, read_status
+from cotlit.sweep.stats import Interval, bootstrap_ci
+
+REQUIRED = ("task", "split", "n", "answer_accuracy", "answer_found", "gen_tokens", "gen_truncated", "student",
+            "finetuning", "teacher", "granularity", "format", "seed", "train_cot_words")
+"""Keys every ``metrics.json`` must have."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What a run was trained on and evaluated against, without the seed."""
+
+    task: str
+    split: str
+    student: str
+    finetuning: str
+    teacher: str | None
+    granularity: int | None
+    format: str
+
+    def sort_key(self) -> tuple:
+        return (self.task, self.split, self.student, self.finetuning, _none_last(self.teacher),
+                _none_last(self.granularity), self.format)
+
+    @property
+    def teacher_label(self) -> str:
+        return self.teacher if self.teacher is not None else "answer-only"
+
+    @property
+    def setting(self) -> str:
+        """Teacher, level and format in a few words, e.g. ``gpt4o L3 bsm`` or ``answer-only``."""
+        if self.teacher is None:
+            return "answer-only"
+        parts = [self.teacher] + ([f"L{self.granularity}"] if self.granularity is not None else [])
+        return " ".join(parts + ([self.format] if self.format != "plain" else []))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished run."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    scores: dict[str, float] | None
+    """Test example id -> 1.0 if correct else 0.0, from ``predictions.jsonl``; None when the file is absent."""
+
+    @property
+    def condition(self) -> Condition:
+        m = self.metrics
+        return Condition(str(m["task"]), str(m["split"]), str(m["student"]), str(m["finetuning"]),
+                         m["teacher"], m["granularity"], str(m["format"]))
+
+    @property
+    def accuracy(self) -> float:
+        if self.scores:
+            return float(np.mean(list(self.scores.values())))
+        return float(self.metrics["answer_accuracy"])
+
+
+@dataclass
+class Cell:
+    """One condition with its runs pooled over seeds."""
+
+    condition: Condition
+    runs: list[RunResult]
+    scores: dict[str, float] | None
+    """Example id -> mean correctness over the seeds that scored it; None if a run lacks predictions."""
+    interval: Interval | None = None
+    """Bootstrap interval of the accuracy; None without predictions."""
+
+    @property
+    def accuracy(self) -> float:
+        if self.scores:
+            return float(np.mean(list(self.scores.values())))
+        return float(np.mean([run.accuracy for run in self.runs]))
+
+    @property
+    def seeds(self) -> list[Any]:
+        return [run.metrics["seed"] for run in self.runs]
+
+    @property
+    def cot_words(self) -> float:
+        return float(np.mean([run.metrics["train_cot_words"] for run in self.runs]))
+
+    @property
+    def baseline(self) -> float | None:
+        """The untrained student's accuracy (mean over runs that report one)."""
+        values = [run.metrics["baseline"]["answer_accuracy"] for run in self.runs
+                  if isinstance(run.metrics.get("baseline"), dict) and "answer_accuracy" in run.metrics["baseline"]]
+        return float(np.mean(values)) if values else None
+
+
+@dataclass
+class Collection:
+    """Every run found under a directory, and what was left out or looked wrong."""
+
+    runs: list[RunResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Run directories not collected, with the reason."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect(runs_dir: Path) -> Collection:
+    """Every run directory under ``runs_dir`` holding a ``metrics.json``; runs a sweep did not finish are
+    skipped and listed."""
+    if not runs_dir.is_dir():
+        raise CotlitError("not a directory", path=runs_dir)
+    found = Collection()
+    for metrics_path in sorted(runs_dir.rglob(METRICS_FILE)):
+        run_dir = metrics_path.parent
+        status = read_status(run_dir)
+        if status is not None and status["state"] != "done":
+            found.skipped.append(f"{run_dir}: {STATUS_FILE} says {status['state']}")
+            continue
+        metrics = _read_metrics(metrics_path)
+        predictions = run_dir / PREDICTIONS_FILE
+        scores = (_read_scores(predictions) if predictions.is_file() else None) or None
+        run = RunResult(run_dir, metrics, scores)
+        if scores is None:
+            found.warnings.append(f"{run_dir}: no (or an empty) {PREDICTIONS_FILE}, so no confidence interval")
+        else:
+            if len(scores) != metrics["n"]:
+                found.warnings.append(f"{run_dir}: {len(scores)} predictions but metrics n = {metrics['n']}")
+            if abs(run.accuracy - metrics["answer_accuracy"]) > 1e-6:
+                found.warnings.append(f"{run_dir}: accuracy from predictions {run.accuracy:.4f} differs from "
+                                      f"metrics answer_accuracy {metrics['answer_accuracy']:.4f}; using predictions")
+        found.runs.append(run)
+    return found
+
+
+def pool(runs: list[RunResult], *, n_boot: int, seed: int, level: float = 0.95) -> list[Cell]:
+    """Group runs by condition, pool their seeds per example, and bootstrap each condition's accuracy."""
+    groups: dict[Condition, list[RunResult]] = {}
+    for run in runs:
+        groups.setdefault(run.condition, []).append(run)
+    cells = []
+    for condition in sorted(groups, key=Condition.sort_key):
+        members = groups[condition]
+        scores = None
+        if all(run.scores for run in members):
+            per_id: dict[str, list[float]] = {}
+            for run in members:
+                for example, score in run.scores.items():
+                    per_id.setdefault(example, []).append(score)
+            scores = {example: float(np.mean(values)) for example, values in per_id.items()}
+        cell = Cell(condition, members, scores)
+        if scores:
+            cell.interval = bootstrap_ci(np.array(list(scores.values())), n_boot=n_boot, level=level, seed=seed)
+        cells.append(cell)
+    return cells
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise CotlitError(f"unreadable metrics: {err}", path=path) from None
+    if not isinstance(metrics, dict):
+        raise CotlitError("expected a JSON object", path=path)
+    for key in REQUIRED:
+        if key not in metrics:
+            raise CotlitError("missing", path=path, field=key)
+    accuracy = metrics["answer_accuracy"]
+    if not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        raise CotlitError(f"expected a fraction in [0, 1], got {accuracy!r}", path=path, field="answer_accuracy")
+    if metrics["granularity"] is not None and not isinstance(metrics["granularity"], int):
+        raise CotlitError(f"expected an integer level or null, got {metrics['granularity']!r}", path=path,
+                          field="granularity")
+    return metrics
+
+
+def _read_scores(path: Path) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CotlitError(f"not JSON: {err.msg}", path=path, line=number) from None
+            for key, kind in (("id", str), ("correct", bool)):
+                if not isinstance(row.get(key) if isinstance(row, dict) else None, kind):
+                    raise CotlitError(f"expected a {kind.__name__}", path=path, line=number, field=key)
+            if row["id"] in scores:
+                raise CotlitError(f"duplicate example id {row['id']!r}", path=path, line=number, field="id")
+            scores[row["id"]] = float(row["correct"])
+    return scores
+
+
+def _none_last(value: Any) -> tuple[bool, Any]:
+    return (value is None, value if value is not None else 0)

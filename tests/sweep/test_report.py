@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from cotlit.cli import main as cotlit
+from cotlit.errors import CotlitError
+from cotlit.sweep.report import ReportOptions, build_report
+from cotlit.sweep.results import collect, pool
+from cotlit.sweep.stats import bootstrap_ci
+
+N = 40
+
+
+def vector(k: int) -> list[bool]:
+    """k correct of N, correct ones first."""
+    return [i < k for i in range(N)]
+
+
+@pytest.fixture
+def runs_dir(tmp_path, make_run):
+    root = tmp_path / "runs"
+    for student, accs in {"alpha": (20, 30, 10, 24), "beta": (12, 8, 4, 6)}.items():
+        for level, k, words in ((1, accs[0], 35.0), (3, accs[1], 50.0)):
+            make_run(root, f"{student}-L{level}", student=student, granularity=level, correct=vector(k),
+                     cot_words=words, baseline=0.05)
+        make_run(root, f"{student}-none", student=student, teacher=None, granularity=None, correct=vector(accs[2]),
+                 cot_words=0.0)
+        make_run(root, f"{student}-human", student=student, teacher="human", granularity=None,
+                 correct=vector(accs[3]), cot_words=10.0)
+    make_run(root, "alpha-L3-bsm", student="alpha", granularity=3, fmt="bsm", correct=vector(28), cot_words=83.0)
+    make_run(root, "beta-L6-failed", student="beta", granularity=6, correct=vector(40), state="failed")
+    return root
+
+
+def ci_text(k: int, options: ReportOptions) -> str:
+    interval = bootstrap_ci(np.array(vector(k), dtype=float), n_boot=options.n_boot, seed=options.seed)
+    return f"{100 * k / N:.1f} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
+
+
+def test_report_tables_csv_and_plots(runs_dir, tmp_path):
+    options = ReportOptions(n_boot=500, seed=7)
+    written = build_report(runs_dir, tmp_path / "out", options)
+    report = (tmp_path / "out" / "report.md").read_text()
+
+    assert "## arithmetic (test), teacher: gpt4o" in report
+    assert "| student | L1 plain | L3 plain | L3 bsm |" in report
+    alpha = ci_text(30, options).replace("75.0", "**75.0**")
+    assert f"| alpha | {ci_text(20, options)} | {alpha} | {ci_text(28, options)} |" in report
+    beta = ci_text(12, options).replace("30.0", "**30.0**")
+    assert f"| beta | {beta} | {ci_text(8, options)} | – |" in report
+    assert "| *training CoT words* | 35 | 50 | 83 |" in report
+    assert "## arithmetic (test), teacher: human" in report and "| student | human CoT |" in report
+    assert "## arithmetic (test), teacher: answer-only" in report and "| student | answer only |" in report
+    assert "beta-L6-failed: status.json says failed" in report
+    assert "| arithmetic | alpha | 5.0 |" in report  # untrained student
+
+    with (tmp_path / "out" / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 9
+    row = next(r for r in rows if r["run_dir"].endswith("alpha-L3"))
+    interval = bootstrap_ci(np.array(vector(30), dtype=float), n_boot=500, seed=7)
+    assert (float(row["answer_accuracy"]), float(row["ci_low"]), float(row["ci_high"])) == pytest.approx(
+        (0.75, interval.low, interval.high), abs=1e-6)
+    assert row["teacher"] == "gpt4o" and row["granularity"] == "3" and row["baseline_accuracy"] == "0.05"
+
+    for kind in ("granularity", "format", "teacher", "length"):
+        path = written[f"arithmetic_test_{kind}"]
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+        assert f"(plots/arithmetic_test_{kind}.png)" in report
+
+
+def test_seeds_are_pooled_per_example(tmp_path, make_run):
+    make_run(tmp_path, "s0", seed=0, correct=[True, True, False, False])
+    make_run(tmp_path, "s1", seed=1, correct=[True, False, False, False])
+    (cell,) = pool(collect(tmp_path).runs, n_boot=200, seed=0)
+    assert cell.scores == {"q0": 1.0, "q1": 0.5, "q2": 0.0, "q3": 0.0}
+    assert cell.accuracy == 0.375 and cell.seeds == [0, 1]
+    assert cell.interval == bootstrap_ci(np.array([1.0, 0.5, 0.0, 0.0]), n_boot=200, seed=0)
+
+
+def test_bad_run_files_name_the_problem(tmp_path, make_run):
+    run = make_run(tmp_path, "r", correct=[True])
+    (run / "predictions.jsonl").write_text('{"id": "q0", "correct": true}\n{"id": "q0", "correct": false}\n')
+    with pytest.raises(CotlitError, match=r"predictions.jsonl: line 2: .*field 'id'"):
+        collect(tmp_path)
+    (run / "predictions.jsonl").write_text('{"id": "q0", "correct": "yes"}\n')
+    with pytest.raises(CotlitError, match=r"line 1: field 'correct'"):
+        collect(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["train_cot_words"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(CotlitError, match="metrics.json: field 'train_cot_words': missing"):
+        collect(tmp_path)
+
+
+def test_report_and_recommend_cli(runs_dir, tmp_path, capsys):
+    assert cotlit(["report", str(runs_dir), "--out", str(tmp_path / "o"), "--no-plots", "--n-boot", "200"]) == 0
+    assert (tmp_path / "o" / "report.md").is_file() and not (tmp_path / "o" / "plots").exists()
+    capsys.readouterr()
+    assert cotlit(["recommend", str(runs_dir), "--n-boot", "200", "--json"]) == 0
+    result = {r["student"]: r for r in json.loads(capsys.readouterr().out)}
+    assert result["alpha"]["best"]["granularity"] == 3 and result["alpha"]["best"]["format"] == "plain"
+    assert result["alpha"]["runner_up"]["format"] == "bsm"
+    assert cotlit(["recommend", str(runs_dir), "--task", "gsm8k"]) == 2
