@@ -7,27 +7,37 @@ environment variable that holds the key.
 
 from __future__ import annotations
 
+from typing import Any
 
-def build_parser():
-    from jsonargparse import ActionConfigFile, ArgumentParser
+
+def build_parser() -> Any:
+    from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
 
     from cotlit.teach.runner import TeachConfig
 
+    set_parsing_settings(docstring_parse_attribute_docstrings=True)
     parser = ArgumentParser(
         prog="cotlit teach",
         description="Generate teacher chain-of-thought data at any granularity level and format.",
         default_meta=False,
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file with the settings below")
-    parser.add_class_arguments(TeachConfig, "teach", as_group=False)
+    parser.add_class_arguments(TeachConfig, as_group=False)
     return parser
+
+
+def parse_config(argv: list[str]) -> Any:
+    """The :class:`~cotlit.teach.runner.TeachConfig` that ``argv`` describes."""
+    from cotlit.teach.runner import TeachConfig
+
+    parser = build_parser()
+    settings = parser.instantiate_classes(parser.parse_args(argv)).as_dict()
+    settings.pop("config", None)
+    return TeachConfig(**settings)
 
 
 def main(argv: list[str]) -> int:
     from cotlit.teach.runner import run_teach
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config = parser.instantiate_classes(args).teach
-    summary = run_teach(config)
+    summary = run_teach(parse_config(argv))
     return 0 if any(f.rows for f in summary.files) else 1

@@ -58,7 +58,7 @@ _MATH = Exemplar(
     "groups and oranges are organized into 93 groups How big is each group of bananas?",
     answer="145",
     solutions={
-        1: "Divide the bananas by the number of groups: 290 / 2 = 145. The answer is 145",
+        1: "Divide bananas by groups: 290 / 2 = 145. The answer is 145",
         2: "Bananas: 290. Groups: 2. Each group: 290 / 2 = 145. The answer is 145",
         3: "Philip has 290 bananas, split into 2 equal groups. To find the size of each group, we divide the "
         "number of bananas by the number of groups. 290 / 2 = 145. The answer is 145",
@@ -66,9 +66,10 @@ _MATH = Exemplar(
         "290 bananas (the total to share) and they are organized into 2 groups (the number of equal parts). "
         "Sharing a total equally into parts is a division, so we divide 290 by 2, which gives 145. Therefore each "
         "group of bananas has 145 bananas. The answer is 145",
-        5: "Organizing items into equal groups is division: the total divided by the number of groups gives the "
-        "size of one group.\n1. Identify the total number of bananas: 290.\n2. Identify the number of groups: 2.\n"
-        "3. Compute the size of each group: 290 / 2 = 145.\nSo each group of bananas contains 145 bananas. "
+        5: "Organizing items into equal groups is division: the total number of items divided by the number of "
+        "groups gives the size of one group, and other items in the story do not change it.\n1. Identify the total "
+        "number of bananas: 290.\n2. Identify the number of groups the bananas are organized into: 2.\n3. Compute "
+        "the size of each group: 290 / 2 = 145.\nSo each of the 2 groups of bananas contains 145 bananas. "
         "The answer is 145",
         6: "Let us break the problem down completely.\n1. The question is about the bananas only; the 87 oranges "
         "and their 93 groups are extra information.\n2. Total number of bananas: 290. This is the amount being "
@@ -93,9 +94,11 @@ _CHOICE = Exemplar(
         "calligrapher's hand (B) would get stained, an inkwell (C) supplies ink rather than removing it, and a desk "
         "drawer (D) stores things. A blotter (E) is absorbent paper pressed on wet ink to soak up the excess. "
         "So the right tool is a blotter. The answer is E",
-        5: "Absorbing a liquid needs a porous material; for ink, people traditionally use blotting paper.\n"
-        "1. Identify the goal: remove extra ink.\n2. Identify which option is absorbent: only the blotter.\n"
-        "3. Decide: the other options hold, supply or store ink or pens.\nSo people use a blotter. The answer is E",
+        5: "Absorbing a liquid needs a porous material that soaks it up; for wet ink, writers traditionally "
+        "press a sheet of blotting paper onto the page.\n1. Identify the goal: remove the extra ink from the pen "
+        "or page.\n2. Identify which option is absorbent: only the blotter (E).\n3. Decide: the other options "
+        "hold the pen (A), get stained (B), supply ink (C) or store things (D).\nSo people use a blotter to absorb "
+        "extra ink. The answer is E",
         6: "Let us examine every option.\n1. The goal is to absorb excess ink from a fountain pen.\n2. (A) A shirt "
         "pocket holds a pen; it is not meant to absorb ink.\n3. (B) A calligrapher's hand would be stained, not "
         "used as a tool.\n4. (C) An inkwell is a container that supplies ink.\n5. (D) A desk drawer stores things.\n"

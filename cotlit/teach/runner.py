@@ -303,7 +303,8 @@ def _write_outputs(
                         stats.filtered += 1
                     else:
                         line.update(status="ok", row=len(rows), words=len(result.rationale.split()))
-                        rows.append({"instruction": question.question, "output": result.target})
+                        row = {"instruction": question.question, "output": result.target}
+                        rows.append(row if question.gold is None else {**row, "gold": question.gold})
                         examples.append(_example(task, config.teacher, question, level, fmt, result, f"{stem}.json#{len(rows) - 1}"))
                 provenance.append(line)
             stats.rows = len(rows)
