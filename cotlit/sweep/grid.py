@@ -286,7 +286,9 @@ def _template(path: Path, raw: dict[str, Any], key: str, default: str) -> str:
 
 
 def _is_config_value(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
 
 
 def _same(a: Any, b: Any) -> bool:

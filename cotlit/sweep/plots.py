@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cotlit.data.example import FORMATS
-from cotlit.sweep.results import Cell
+from cotlit.sweep.results import Cell, row_label
 
 _MARKERS = "osD^v<>Ph*X"
 
@@ -21,13 +21,6 @@ def student_colors(cells: list[Cell]) -> dict[str, tuple]:
     students = sorted({row_label(cell, cells) for cell in cells})
     cmap = matplotlib.colormaps["tab10" if len(students) <= 10 else "tab20"]
     return {student: cmap(i % cmap.N) for i, student in enumerate(students)}
-
-
-def row_label(cell: Cell, cells: list[Cell]) -> str:
-    """The student, with the fine-tuning method when several are present."""
-    c = cell.condition
-    several = len({other.condition.finetuning for other in cells}) > 1
-    return f"{c.student} ({c.finetuning})" if several else c.student
 
 
 def plot_granularity(cells: list[Cell], title: str, path: Path) -> Path | None:

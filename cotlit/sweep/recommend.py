@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cotlit.sweep.plots import row_label
-from cotlit.sweep.results import Cell
+from cotlit.sweep.results import Cell, row_label
 from cotlit.sweep.stats import PairedTest, paired_bootstrap
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from cotlit.data.example import FORMATS
 from cotlit.sweep import plots
-from cotlit.sweep.results import Cell, Collection, Condition, collect, pool
+from cotlit.sweep.results import Cell, Collection, Condition, collect, pool, row_label
 from cotlit.sweep.stats import bootstrap_ci
 
 CSV_COLUMNS = ("run_dir", "task", "split", "student", "finetuning", "teacher", "granularity", "format", "seed", "n",
@@ -90,7 +90,7 @@ def tables(cells: list[Cell]) -> list[Table]:
                       key=lambda k: (k[0] is None, k[0] or 0, FORMATS.index(k[1]) if k[1] in FORMATS else 99, k[1]))
         rows: dict[str, list[Cell | None]] = {}
         for cell in group:
-            row = rows.setdefault(plots.row_label(cell, cells), [None] * len(keys))
+            row = rows.setdefault(row_label(cell, cells), [None] * len(keys))
             row[keys.index((cell.condition.granularity, cell.condition.format))] = cell
         columns = [_column(group[0].condition, level, fmt, several) for level, fmt in keys]
         title = f"{task} ({split}), teacher: {group[0].condition.teacher_label}"
@@ -107,7 +107,7 @@ def render_markdown(runs_dir: Path, found: Collection, cells: list[Cell], figure
              "seeds of a condition pooled per example). Bold: best of the row.", ""]
     for table in tables(cells):
         lines += [f"## {table.title}", "", table.markdown(), ""]
-    baselines = sorted({(c.condition.task, plots.row_label(c, cells), c.baseline) for c in cells
+    baselines = sorted({(c.condition.task, row_label(c, cells), c.baseline) for c in cells
                         if c.baseline is not None})
     if baselines:
         lines += ["## Untrained students", "", "| task | student | accuracy % |", "|---|---|---|"]

@@ -167,6 +167,13 @@ def pool(runs: list[RunResult], *, n_boot: int, seed: int, level: float = 0.95) 
     return cells
 
 
+def row_label(cell: Cell, cells: list[Cell]) -> str:
+    """The student, with the fine-tuning method when several are present."""
+    c = cell.condition
+    several = len({other.condition.finetuning for other in cells}) > 1
+    return f"{c.student} ({c.finetuning})" if several else c.student
+
+
 def _read_metrics(path: Path) -> dict[str, Any]:
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -93,11 +94,11 @@ def run_sweep(
             state, error = execute(grid, run, options.heartbeat)
             log(f"[{run.index}] {run.name}: {state}" + (f"\n{_indent(error)}" if error else ""))
             counts[state] += 1
-            write_summary(grid, runs, options.stale_after)
+            write_summary(grid, options.stale_after)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        write_summary(grid, runs, options.stale_after)
+        write_summary(grid, options.stale_after)
     return counts
 
 
@@ -128,10 +129,10 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
         raise
 
 
-def write_summary(grid: Grid, runs: list[RunSpec], stale_after: float = RunnerOptions.stale_after) -> Path:
-    """Write ``<runs_dir>/sweep.json``: every run's name, index, directory and effective state."""
+def write_summary(grid: Grid, stale_after: float = RunnerOptions.stale_after) -> Path:
+    """Write ``<runs_dir>/sweep.json``: every run of the grid with its index, directory and effective state."""
     rows = [{"index": run.index, "name": run.name, "dir": str(grid.run_dir(run)),
-             "state": state_of(grid.run_dir(run), stale_after)} for run in runs]
+             "state": state_of(grid.run_dir(run), stale_after)} for run in grid.expand()]
     summary = {"grid": str(grid.path), "updated": _now(), "counts": dict(Counter(r["state"] for r in rows)),
                "runs": rows}
     grid.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -259,8 +260,6 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def _main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 

@@ -106,7 +106,8 @@ def start_hanging_sweep(tmp_path: Path, grid_path: Path) -> tuple[subprocess.Pop
     status_path = tmp_path / "runs" / "granularity=3" / "status.json"
     pid_path = status_path.parent / "fake.pid"
     deadline = time.time() + 30
-    while not (status_path.exists() and pid_path.exists() and json.loads(status_path.read_text())["state"] == "running"):
+    while not (status_path.exists() and pid_path.exists()
+               and json.loads(status_path.read_text())["state"] == "running"):
         assert time.time() < deadline and sweep.poll() is None
         time.sleep(0.1)
     return sweep, pid_path
@@ -147,6 +148,8 @@ def test_dry_run_only_index_and_emit(tmp_path, fake_program, capsys):
 
     assert cotlit(["sweep", "--grid", str(grid_path), "--only-index", "1"]) == 0
     assert calls_of(calls) == ["fit granularity=3", "test granularity=3"]
+    summary = json.loads((tmp_path / "runs" / "sweep.json").read_text())
+    assert summary["counts"] == {"pending": 2, "done": 1} and len(summary["runs"]) == 3
     assert cotlit(["sweep", "--grid", str(grid_path), "--only-index", "7"]) == 2
 
     grid = load_grid(grid_path)
