@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from cotlit.data.example import example_id
 from cotlit.errors import CotlitError
@@ -19,6 +20,10 @@ class DataConfig:
     source: str = ""
     """A ``.json``/``.jsonl`` file, a ``dataset_info.json`` entry name (with ``dataset_dir``), a Hugging Face
     dataset, or ``arithmetic`` for freshly drawn arithmetic problems (answered exactly by the ``program`` teacher)."""
+    reader: Literal["cot", "task"] = "cot"
+    """``cot``: cotlit's CoT loaders (alpaca JSON, JSON Lines, registry entries, HF datasets); ``task``: a JSON or
+    JSON Lines file in the task's own dataset format (GSM8K ``question``/``answer`` with ``#### N``, AQuA
+    ``question``/``options``/``correct``...), read by the task's record reader."""
     dataset_dir: str | None = None
     """Folder holding ``dataset_info.json`` when ``source`` is an entry name."""
     prompt_field: str | None = None
@@ -52,6 +57,8 @@ def load_questions(config: DataConfig, task: Task) -> list[Question]:
         return _arithmetic(config, task)
     if not config.source:
         raise CotlitError("no question source given", field="data.source")
+    if config.reader == "task":
+        return _task_records(config, task)
     from cotlit.data.loaders import load_examples
 
     examples = load_examples(
@@ -68,6 +75,20 @@ def load_questions(config: DataConfig, task: Task) -> list[Question]:
         # an answer-only or human target is the gold answer; a teacher's answer is not
         gold = ex.gold if ex.gold is not None else ex.answer if ex.teacher in (None, "human") and ex.answer else None
         questions.append(Question(ex.id, ex.question, gold, ex.choices, {"source": ex.source}))
+    return questions
+
+
+def _task_records(config: DataConfig, task: Task) -> list[Question]:
+    from cotlit.data.loaders import read_records
+
+    questions = []
+    for index, record in enumerate(read_records(config.source)[: config.limit]):
+        try:
+            item = task.read_test_record(record, index)
+        except CotlitError as err:
+            raise CotlitError(str(err), path=Path(config.source)) from None
+        text = task.format_question(item.question, item.choices)
+        questions.append(Question(item.id, text, item.gold, item.choices, {"source": f"{Path(config.source).name}#{index}"}))
     return questions
 
 
