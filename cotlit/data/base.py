@@ -1,0 +1,260 @@
+"""The base CoT DataModule: examples -> rendered, tokenised, length-grouped batches for train and eval.
+
+Plugins (``PaperData``, ``JsonData``, ``HFData``, ``ArithmeticData``) only say where examples come from by
+implementing :meth:`CoTDataModule.load_splits`; rendering, tokenisation, overflow policy and batching live here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from cotlit.data.collate import Collator
+from cotlit.data.example import FORMATS, LEVELS, CoTExample
+from cotlit.data.prompts import Renderer
+from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
+from cotlit.errors import CotlitError
+
+log = logging.getLogger(__name__)
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass
+class CoTDataModule(L.LightningDataModule):
+    """Teacher CoT examples rendered through the student's prompt template and tokenised for SFT and scoring."""
+
+    task: str = "svamp"
+    """Task name from the task registry (answer extraction and test-set format)."""
+    teacher: str | None = None
+    """Teacher of the training CoT (gpt4o, gemini, llama, human, program...); None for answer-only targets."""
+    granularity: int | None = None
+    """CoT granularity level 1-6; None for answer-only or human rationales."""
+    format: str = "plain"
+    """CoT format: plain, bsm (sub-questions), rar (rephrase and respond) or sym (symbolic)."""
+    template: str = "auto"
+    """Prompt template: auto (the tokenizer's chat template if it has one, else alpaca), chat, llama3, gemma, alpaca."""
+    batch_size: int = 8
+    """Training batch size per device."""
+    eval_batch_size: int = 32
+    """Batch size for generation in validation, test and predict."""
+    max_length: int = 1024
+    """Longest tokenised training example (prompt + CoT + answer + end token)."""
+    on_overflow: Literal["drop", "error"] = "drop"
+    """What to do with an example longer than max_length: drop it (counted and logged) or fail. Never truncated."""
+    train_size: int | None = None
+    """Use at most this many training examples (a seeded sample); None = all."""
+    val_size: int = 64
+    """Validation examples held out from the training source when it has no validation split."""
+    test_size: int | None = None
+    """Score at most this many test examples (the first ones); None = the whole test set."""
+    seed: int = 42
+    """Seed for sampling, the validation hold-out and batch order."""
+    length_grouped: bool = True
+    """Group training batches by length (less padding); False gives plain random batches."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+    tokenizer: Any = field(default=None, repr=False)
+    """The student's tokenizer (linked from the model by the CLI)."""
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        if self.granularity is not None and self.granularity not in LEVELS:
+            raise CotlitError(f"unknown granularity {self.granularity!r}; valid levels: {list(LEVELS)} or null")
+        if self.format not in FORMATS:
+            raise CotlitError(f"unknown format {self.format!r}; valid formats: {', '.join(FORMATS)}")
+        from cotlit.tasks.base import get_task
+
+        self.task_spec = get_task(self.task)
+        self.examples: dict[str, list[CoTExample]] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.dropped: dict[str, int] = {}
+        self._renderer: Renderer | None = None
+
+    # -- what plugins implement -------------------------------------------------------------------------------
+    def load_splits(self) -> dict[str, list[CoTExample]]:
+        """Examples per split: ``train`` and ``test`` (``val`` optional: otherwise held out from ``train``)."""
+        raise NotImplementedError
+
+    # -- rendering --------------------------------------------------------------------------------------------
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            if self.tokenizer is None:
+                raise CotlitError("the data module has no tokenizer: link one from the model (the CLI does this)")
+            self._renderer = Renderer(self.tokenizer, self.template, self.task)
+        return self._renderer
+
+    def question_text(self, example: CoTExample) -> str:
+        return self.task_spec.format_question(example.question, example.choices)
+
+    def _tokenize(self, split: str, examples: list[CoTExample]) -> list[dict[str, Any]]:
+        """Token ids per example; cached on disk by a fingerprint of examples, tokenizer and template."""
+        import datasets
+
+        from cotlit.model.loading import cache_dir
+
+        renderer, with_target = self.renderer, split != "test"
+        fingerprint = hashlib.sha1(
+            json.dumps(
+                [
+                    renderer.to_dict(),
+                    getattr(self.tokenizer, "name_or_path", ""),
+                    len(self.tokenizer),
+                    with_target,
+                    [[ex.id, self.question_text(ex), ex.target] for ex in examples],
+                ]
+            ).encode()
+        ).hexdigest()[:20]
+
+        def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+            prompts = [renderer.encode(renderer.prompt(q)) for q in batch["question"]]
+            if not with_target:
+                return {"input_ids": prompts, "prompt_len": [len(p) for p in prompts]}
+            targets = [renderer.encode(t) + [renderer.end_id] for t in batch["target"]]
+            return {"input_ids": [p + t for p, t in zip(prompts, targets)], "prompt_len": [len(p) for p in prompts]}
+
+        table = datasets.Dataset.from_dict(
+            {
+                "index": list(range(len(examples))),
+                "question": [self.question_text(ex) for ex in examples],
+                "target": [ex.target for ex in examples],
+            }
+        )
+        path = cache_dir() / "tokenized" / f"{self.task}-{split}-{fingerprint}.arrow"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tokenized = table.map(
+            encode,
+            batched=True,
+            remove_columns=["question", "target"],
+            cache_file_name=str(path),
+            new_fingerprint=fingerprint,
+            num_proc=2 if len(examples) > 20_000 else None,
+            desc=f"tokenising {split}",
+        )
+        return tokenized.to_list()
+
+    def _apply_overflow_policy(self, split: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        limit = self.max_length
+        over = [r for r in rows if len(r["input_ids"]) > limit]
+        if not over:
+            return rows
+        needed = max(len(r["input_ids"]) for r in over)
+        if self.on_overflow == "error" or len(over) == len(rows):
+            raise CotlitError(
+                f"{len(over)} of {len(rows)} {split} examples are longer than max_length={limit} tokens "
+                f"(the longest needs {needed}); raise max_length or use on_overflow: drop"
+            )
+        log.warning("%s: dropped %d of %d examples longer than max_length=%d (longest %d)", split, len(over),
+                    len(rows), limit, needed)
+        self.dropped[split] = len(over)
+        return [r for r in rows if len(r["input_ids"]) <= limit]
+
+    # -- Lightning hooks --------------------------------------------------------------------------------------
+    def _split_examples(self) -> dict[str, list[CoTExample]]:
+        splits = self.load_splits()
+        train = list(splits.get("train", []))
+        rng = random.Random(self.seed)
+        if "val" not in splits:
+            rng.shuffle(train)
+            splits["val"], train = train[: self.val_size], train[self.val_size :]
+        if self.train_size is not None and len(train) > self.train_size:
+            train = rng.sample(train, self.train_size)
+        splits["train"] = train
+        if self.test_size is not None:
+            splits["test"] = list(splits.get("test", []))[: self.test_size]
+        return {s: list(splits.get(s, [])) for s in SPLITS}
+
+    def prepare_data(self) -> None:
+        """Tokenise once per node (rank 0); the other ranks then read the cache in :meth:`setup`."""
+        for split, examples in self._split_examples().items():
+            if examples:
+                self._tokenize(split, examples)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.rows:
+            return
+        for split, examples in self._split_examples().items():
+            rows = self._tokenize(split, examples) if examples else []
+            if split != "test":
+                rows = self._apply_overflow_policy(split, rows)
+            self.examples[split] = examples
+            self.rows[split] = rows
+        if self.dropped:
+            print(f"cotlit data: dropped over-long examples per split: {self.dropped}")
+
+    def _rank_world(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def lengths(self, split: str) -> list[int]:
+        return [len(r["input_ids"]) for r in self.rows[split]]
+
+    def _loader(self, split: str, batch_sampler: Any, *, train: bool, generate: bool) -> DataLoader:
+        collate = Collator(self.examples[split], self.tokenizer.pad_token_id, train=train, generate=generate)
+        return DataLoader(self.rows[split], batch_sampler=batch_sampler, collate_fn=collate,
+                          num_workers=self.num_workers)
+
+    def train_batch_sampler(self) -> LengthGroupedBatchSampler:
+        rank, world = self._rank_world()
+        return LengthGroupedBatchSampler(self.lengths("train"), self.batch_size, seed=self.seed,
+                                         grouped=self.length_grouped, rank=rank, world_size=world)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.train_batch_sampler(), train=True, generate=False)
+
+    def _eval_loader(self, split: str, *, train: bool) -> DataLoader:
+        rank, world = self._rank_world()
+        prompt_lengths = [r["prompt_len"] for r in self.rows[split]]
+        sampler = EvalBatchSampler(prompt_lengths, self.eval_batch_size, rank=rank, world_size=world)
+        return self._loader(split, sampler, train=train, generate=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader("val", train=True)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader("test", train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_loader("test", train=False)
+
+    # -- reporting --------------------------------------------------------------------------------------------
+    def train_padding_efficiency(self, grouped: bool | None = None) -> float:
+        """Real / padded tokens of one training epoch with this module's batching (or the other one)."""
+        sampler = LengthGroupedBatchSampler(self.lengths("train"), self.batch_size, seed=self.seed,
+                                            grouped=self.length_grouped if grouped is None else grouped)
+        return padding_efficiency(self.lengths("train"), sampler.global_batches(0))
+
+    def train_cot_words(self) -> float:
+        """Mean length in words of the training rationales (the paper's measure of CoT length)."""
+        train = self.examples.get("train") or []
+        return sum(len(ex.rationale.split()) for ex in train) / len(train) if train else 0.0
+
+    def describe(self) -> dict[str, Any]:
+        """What this data module feeds the student: sizes, drops, lengths and padding efficiency."""
+        import numpy as np
+
+        info: dict[str, Any] = {"task": self.task, "teacher": self.teacher, "granularity": self.granularity,
+                                "format": self.format, "renderer": self.renderer.to_dict(), "splits": {}}
+        for split in SPLITS:
+            lengths = self.lengths(split)
+            entry: dict[str, Any] = {"examples": len(lengths), "dropped": self.dropped.get(split, 0)}
+            if lengths:
+                p50, p90, p99 = np.percentile(lengths, [50, 90, 99])
+                entry.update(tokens_p50=float(p50), tokens_p90=float(p90), tokens_p99=float(p99),
+                             tokens_max=max(lengths))
+            info["splits"][split] = entry
+        if self.rows.get("train"):
+            info["train_cot_words"] = round(self.train_cot_words(), 2)
+            info["padding_efficiency"] = round(self.train_padding_efficiency(), 4)
+            info["padding_efficiency_grouped"] = round(self.train_padding_efficiency(grouped=True), 4)
+            info["padding_efficiency_random"] = round(self.train_padding_efficiency(grouped=False), 4)
+        return info
