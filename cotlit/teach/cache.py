@@ -50,7 +50,8 @@ class TeachCache:
                 record = json.loads(line)
                 key = record["key"]
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise CotlitError("not a cache record (a JSON object with a 'key')", path=self.path, line=number) from None
+                message = "not a cache record (a JSON object with a 'key')"
+                raise CotlitError(message, path=self.path, line=number) from None
             self.records[key] = record  # a later record for a key (a retried failure) replaces the earlier one
 
     def __contains__(self, key: str) -> bool:

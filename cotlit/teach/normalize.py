@@ -42,7 +42,9 @@ def normalise(text: str | None, task: Task, choices: tuple[str, ...] | None = No
     return Normalised(kept[: last.start()].strip(), extraction.answer)
 
 
-def check(text: str | None, finish_reason: str | None, task: Task, choices: tuple[str, ...] | None = None) -> str | None:
+def check(
+    text: str | None, finish_reason: str | None, task: Task, choices: tuple[str, ...] | None = None
+) -> str | None:
     """Why a completion must be retried (``empty``, ``cut-off``, ``no-trigger``, ``no-answer``), or None if usable."""
     if text is None or not text.strip():
         return "empty"

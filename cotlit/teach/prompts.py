@@ -158,7 +158,8 @@ _FORMAT_EXAMPLES: dict[str, str] = {
 
 def task_family(answer_kind: str) -> Family:
     """The prompt family for a task's answer kind (``number``/``latex`` -> math, ``choice``, ``boolean``)."""
-    return {"number": "math", "latex": "math", "choice": "choice", "boolean": "boolean"}[answer_kind]  # type: ignore[return-value]
+    families: dict[str, Family] = {"number": "math", "latex": "math", "choice": "choice", "boolean": "boolean"}
+    return families[answer_kind]
 
 
 def level_messages(question: str, level: int, family: str, gold: str | None, reveal_answer: bool) -> list[Message]:

@@ -88,7 +88,8 @@ def _task_records(config: DataConfig, task: Task) -> list[Question]:
         except CotlitError as err:
             raise CotlitError(str(err), path=Path(config.source)) from None
         text = task.format_question(item.question, item.choices)
-        questions.append(Question(item.id, text, item.gold, item.choices, {"source": f"{Path(config.source).name}#{index}"}))
+        source = f"{Path(config.source).name}#{index}"
+        questions.append(Question(item.id, text, item.gold, item.choices, {"source": source}))
     return questions
 
 

@@ -107,13 +107,17 @@ def validate(config: TeachConfig) -> None:
         raise CotlitError(f"levels must be a non-empty subset of {list(LEVELS)}, got {config.levels}", field="levels")
     bad_formats = [fmt for fmt in config.formats if fmt not in FORMATS]
     if bad_formats or not config.formats:
-        raise CotlitError(f"formats must be a non-empty subset of {list(FORMATS)}, got {config.formats}", field="formats")
+        raise CotlitError(
+            f"formats must be a non-empty subset of {list(FORMATS)}, got {config.formats}", field="formats"
+        )
     if config.filter not in ("none", "correct"):
         raise CotlitError(f"filter must be 'none' or 'correct', got {config.filter!r}", field="filter")
     if config.max_attempts < 1:
         raise CotlitError("max_attempts must be at least 1", field="max_attempts")
     if not config.teacher or any(ch in config.teacher for ch in "/\\ ."):
-        raise CotlitError(f"teacher must be a plain name usable in file names, got {config.teacher!r}", field="teacher")
+        raise CotlitError(
+            f"teacher must be a plain name usable in file names, got {config.teacher!r}", field="teacher"
+        )
 
 
 def run_teach(config: TeachConfig, log: TextIO = sys.stderr) -> TeachSummary:
@@ -132,9 +136,11 @@ def run_teach(config: TeachConfig, log: TextIO = sys.stderr) -> TeachSummary:
             print(f"cotlit teach: {cache_path}: dropped a partial last line from an interrupted write", file=log)
         generator = _Generator(config, task, backend, cache, tally, log)
         try:
+            family = task_family(task.answer_kind)
             plain = {
-                (i, level): generator.request(q, level, "plain", level_messages(
-                    q.question, level, task_family(task.answer_kind), q.gold, config.reveal_answer))
+                (i, level): generator.request(
+                    q, level, "plain", level_messages(q.question, level, family, q.gold, config.reveal_answer)
+                )
                 for i, q in enumerate(questions)
                 for level in config.levels
             }
@@ -146,11 +152,11 @@ def run_teach(config: TeachConfig, log: TextIO = sys.stderr) -> TeachSummary:
             for (i, level), request in plain.items():
                 base = generator.usable(request, questions[i])
                 for fmt in rewrites:
-                    slots[(i, level, fmt)] = (
-                        generator.request(questions[i], level, fmt, rewrite_messages(questions[i].question, base.target, fmt))
-                        if isinstance(base, Normalised)
-                        else f"plain CoT failed ({base})"
-                    )
+                    if isinstance(base, Normalised):
+                        messages = rewrite_messages(questions[i].question, base.target, fmt)
+                        slots[(i, level, fmt)] = generator.request(questions[i], level, fmt, messages)
+                    else:
+                        slots[(i, level, fmt)] = f"plain CoT failed ({base})"
             generator.run([r for r in slots.values() if isinstance(r, Request) and r.format != "plain"], "rewrite")
         finally:
             backend.close()
@@ -165,7 +171,8 @@ class _Generator:
     """Sends the requests that the cache lacks, retries unusable completions, and records every result."""
 
     def __init__(self, config: TeachConfig, task: Task, backend: Backend, cache: TeachCache, tally: Tally, log: TextIO):
-        self.config, self.task, self.backend, self.cache, self.tally, self.log = config, task, backend, cache, tally, log
+        self.config, self.task, self.backend, self.cache, self.tally = config, task, backend, cache, tally
+        self.log = log
         self.choices: dict[str, tuple[str, ...] | None] = {}
 
     def request(self, question: Question, level: int, fmt: str, messages: list[dict[str, str]]) -> Request:
@@ -273,9 +280,11 @@ def _write_outputs(
     backend: Backend,
     out: Path,
 ) -> list[FileStats]:
+    """Per (level, format): the LLaMA-Factory file, its provenance and profile; then the registry entries."""
     from cotlit.data.profile import profile_examples
 
     registry = Path(config.registry) if config.registry else out / "dataset_info.json"
+    gold = {q.id: q.gold for q in questions if q.gold is not None}
     entries, files = {}, []
     for level in config.levels:
         for fmt in config.formats:
@@ -286,33 +295,20 @@ def _write_outputs(
                 slot = slots[(i, level, fmt)]
                 record = cache.get(slot.key) if isinstance(slot, Request) else None
                 line = _provenance(config, backend, question, level, fmt, slot, record)
-                result = normalise(record["text"], task, question.choices) if record and record["status"] == "ok" else None
-                if not isinstance(result, Normalised):
-                    reason = result or (record["reason"] if record else slot if isinstance(slot, str) else "not generated")
-                    line.update(status="failed", reason=reason)
-                    stats.failed[reason] += 1
-                else:
-                    score = task.score(result.target, question.gold, question.choices) if question.gold is not None else None
-                    line.update(extracted=result.answer, correct=score.correct if score else None,
-                                normalised=result.target != record["text"].strip())
-                    stats.scored += score is not None
-                    stats.correct += bool(score and score.correct)
-                    stats.normalised += line["normalised"]
-                    if config.filter == "correct" and not (score and score.correct):
-                        line.update(status="filtered")
-                        stats.filtered += 1
-                    else:
-                        line.update(status="ok", row=len(rows), words=len(result.rationale.split()))
-                        row = {"instruction": question.question, "output": result.target}
-                        rows.append(row if question.gold is None else {**row, "gold": question.gold})
-                        examples.append(_example(task, config.teacher, question, level, fmt, result, f"{stem}.json#{len(rows) - 1}"))
+                kept = _judge(config, task, question, slot, record, line, stats)
+                if kept is not None:
+                    line.update(status="ok", row=len(rows), words=len(kept.rationale.split()))
+                    row = {"instruction": question.question, "output": kept.target}
+                    rows.append(row if question.gold is None else {**row, "gold": question.gold})
+                    source = f"{stem}.json#{len(rows) - 1}"
+                    examples.append(_example(task, config.teacher, question, level, fmt, kept, source))
                 provenance.append(line)
             stats.rows = len(rows)
             stats.words = sum(len(ex.rationale.split()) for ex in examples) / len(examples) if examples else 0.0
             data_file = out / f"{stem}.json"
             _write_json(data_file, rows)
-            _write_text(out / f"{stem}.provenance.jsonl", "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance))
-            gold = {q.id: q.gold for q in questions if q.gold is not None}
+            lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance)
+            _write_text(out / f"{stem}.provenance.jsonl", lines)
             _write_json(out / f"{stem}.profile.json", profile_examples(examples, task, gold))
             entries[stem] = {
                 "file_name": os.path.relpath(data_file, registry.parent),
@@ -323,8 +319,48 @@ def _write_outputs(
     return files
 
 
+def _judge(
+    config: TeachConfig,
+    task: Task,
+    question: Question,
+    slot: Request | str,
+    record: dict[str, Any] | None,
+    line: dict[str, Any],
+    stats: FileStats,
+) -> Normalised | None:
+    """The CoT to write for one question, or None (failed or filtered); updates its provenance line and counts."""
+    if isinstance(slot, str):
+        result: Normalised | str = slot
+    elif record is None:
+        result = "not generated"
+    elif record["status"] != "ok":
+        result = record["reason"]
+    else:
+        result = normalise(record["text"], task, question.choices)
+    if isinstance(result, str):
+        line.update(status="failed", reason=result)
+        stats.failed[result] += 1
+        return None
+    score = task.score(result.target, question.gold, question.choices) if question.gold is not None else None
+    changed = result.target != record["text"].strip()
+    line.update(extracted=result.answer, correct=score.correct if score else None, normalised=changed)
+    stats.scored += score is not None
+    stats.correct += bool(score and score.correct)
+    stats.normalised += changed
+    if config.filter == "correct" and not (score and score.correct):
+        line.update(status="filtered")
+        stats.filtered += 1
+        return None
+    return result
+
+
 def _provenance(
-    config: TeachConfig, backend: Backend, question: Question, level: int, fmt: str, slot: Request | str,
+    config: TeachConfig,
+    backend: Backend,
+    question: Question,
+    level: int,
+    fmt: str,
+    slot: Request | str,
     record: dict[str, Any] | None,
 ) -> dict[str, Any]:
     line: dict[str, Any] = {
@@ -340,11 +376,14 @@ def _provenance(
         "reveal_answer": config.reveal_answer,
     }
     if record:
-        line.update({k: record[k] for k in ("prompt_tokens", "completion_tokens", "latency_s", "attempts", "finish_reason")})
+        spent = ("prompt_tokens", "completion_tokens", "latency_s", "attempts", "finish_reason")
+        line.update({k: record[k] for k in spent})
     return line
 
 
-def _example(task: Task, teacher: str, question: Question, level: int, fmt: str, result: Normalised, source: str) -> CoTExample:
+def _example(
+    task: Task, teacher: str, question: Question, level: int, fmt: str, result: Normalised, source: str
+) -> CoTExample:
     return CoTExample(
         id=question.id, task=task.name, question=question.question, rationale=result.rationale, answer=result.answer,
         teacher=teacher, granularity=level, format=fmt, source=source, choices=question.choices, gold=question.gold,

@@ -128,6 +128,9 @@ def chat_server():
 
 def write_questions(path: Path, n: int) -> Path:
     """``n`` SVAMP-style answer-only records ``q<i>: what is i + 1?`` -> ``i + 1``."""
-    records = [{"instruction": f"q{i}: Tom has {i} apples and gets 1 more. How many now?", "output": str(i + 1)} for i in range(n)]
+    records = [
+        {"instruction": f"q{i}: Tom has {i} apples and gets 1 more. How many now?", "output": str(i + 1)}
+        for i in range(n)
+    ]
     path.write_text(json.dumps(records))
     return path

@@ -36,7 +36,8 @@ def test_the_key_appears_in_no_output_log_or_error(tmp_path, chat_server):
         "backend": {"name": "openai", "model": "m", "base_url": chat_server.url, "api_key_env": "COTLIT_TEST_KEY",
                     "timeout_s": 2, "backoff_s": 0.01},
     }))
-    runs = [run_cli(["--config", str(config)], tmp_path), run_cli(["--config", str(config), "--print_config"], tmp_path)]
+    runs = [run_cli(["--config", str(config)], tmp_path)]
+    runs.append(run_cli(["--config", str(config), "--print_config"], tmp_path))
     assert runs[0].returncode == 0, runs[0].stderr
     # 8 plain CoTs; the 3 usable plain CoTs of each level are identical here, so their rewrites share 3 requests
     assert "this run: 11 items generated" in runs[0].stderr and "failed no-trigger: 1" in runs[0].stderr

@@ -102,7 +102,7 @@ def test_formats_rewrite_the_plain_cot_of_the_same_level(tmp_path, chat_server, 
     config = make_config(tmp_path, chat_server.url, n=3, levels=[1, 2], formats=["plain", "bsm"])
     summary = run_teach(config, log=io.StringIO())
     by_name = {f.name: f for f in summary.files}
-    assert set(by_name) == {"svamp_tester_level1", "svamp_tester_level1_bsm", "svamp_tester_level2", "svamp_tester_level2_bsm"}
+    assert set(by_name) == {f"svamp_tester_level{k}{suffix}" for k in (1, 2) for suffix in ("", "_bsm")}
     assert by_name["svamp_tester_level1_bsm"].rows == 2
     assert dict(by_name["svamp_tester_level1_bsm"].failed) == {"plain CoT failed (no-trigger)": 1}
     # the rewrite prompt carries the plain CoT, whose answer the server echoes

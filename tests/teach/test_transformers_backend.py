@@ -55,7 +55,8 @@ def test_batched_generation_matches_one_by_one(tiny_llama):
 
 def test_run_records_unusable_completions_as_failed_with_reason(tmp_path, tiny_llama):
     questions = tmp_path / "toy_onlyans.json"
-    questions.write_text(json.dumps([{"instruction": f"Tom has {i} apples. How many?", "output": str(i)} for i in range(3)]))
+    records = [{"instruction": f"Tom has {i} apples. How many?", "output": str(i)} for i in range(3)]
+    questions.write_text(json.dumps(records))
     config = TeachConfig(
         task="svamp", teacher="tiny", levels=[2], data=DataConfig(source=str(questions)), out_dir=str(tmp_path / "out"),
         backend=BackendConfig(name="transformers", model=tiny_llama, batch_size=2, device="cpu"),

@@ -19,7 +19,8 @@ class VLLMBackend(Backend):
         try:
             import vllm
         except ImportError:
-            raise CotlitError("the vllm backend needs the `vllm` package (pip install vllm)", field="backend.name") from None
+            message = "the vllm backend needs the `vllm` package (pip install vllm)"
+            raise CotlitError(message, field="backend.name") from None
         self._llm = vllm.LLM(model=config.model, **({"dtype": config.dtype} if config.dtype else {}), **config.extra)
         self._params = vllm.SamplingParams(
             temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens, seed=sampling.seed
