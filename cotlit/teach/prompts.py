@@ -162,42 +162,36 @@ def task_family(answer_kind: str) -> Family:
     return families[answer_kind]
 
 
+def _ask(question: str, answer: str | None) -> str:
+    return f"Question: {question}" + (f"\nCorrect answer: {answer}" if answer is not None else "")
+
+
 def level_messages(question: str, level: int, family: str, gold: str | None, reveal_answer: bool) -> list[Message]:
-    """The chat messages asking a teacher for a plain CoT at ``level`` (one-shot, exemplar at that level)."""
+    """The chat messages asking a teacher for a plain CoT at ``level``: the instruction, then the exemplar as one
+    user/assistant exchange written at that level, then the question (with its gold answer when revealed)."""
     example = EXEMPLARS[family]
     shown = reveal_answer and gold is not None
-    parts = [
-        LEVEL_INSTRUCTIONS[level],
-        f"End with the sentence '{TRIGGER} X'.",
-        "",
-        "Example:",
-        f"Question: {example.question}",
-        *([f"Correct answer: {example.answer}"] if shown else []),
-        f"Solution: {example.solutions[level]}",
-        "",
-        f"Question: {question}",
-        *([f"Correct answer: {gold}"] if shown else []),
-        "Solution:",
+    return [
+        {"role": "system", "content": f"{SYSTEM}\n\n{LEVEL_INSTRUCTIONS[level]}"},
+        {"role": "user", "content": _ask(example.question, example.answer if shown else None)},
+        {"role": "assistant", "content": example.solutions[level]},
+        {"role": "user", "content": _ask(question, gold if shown else None)},
     ]
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
 
 def rewrite_messages(question: str, plain_cot: str, fmt: str) -> list[Message]:
-    """The chat messages asking a teacher to rewrite a plain CoT into ``fmt`` (same level, same answer)."""
-    parts = [
-        FORMAT_INSTRUCTIONS[fmt],
-        f"Keep the level of detail and the final answer unchanged, and end with the sentence '{TRIGGER} X'.",
-        "",
-        "Example:",
-        f"Question: {_MATH.question}",
-        f"Solution: {_MATH.solutions[3]}",
-        f"Rewritten solution: {_FORMAT_EXAMPLES[fmt]}",
-        "",
-        f"Question: {question}",
-        f"Solution: {plain_cot}",
-        "Rewritten solution:",
+    """The chat messages asking a teacher to rewrite a plain CoT into ``fmt`` (same level, same answer): the
+    instruction, one worked rewrite as a user/assistant exchange, then the question with its plain CoT."""
+    instruction = (
+        f"{SYSTEM}\n\n{FORMAT_INSTRUCTIONS[fmt]} Keep the level of detail and the final answer unchanged. "
+        "Reply with the rewritten solution only."
+    )
+    return [
+        {"role": "system", "content": instruction},
+        {"role": "user", "content": f"{_ask(_MATH.question, None)}\nSolution: {_MATH.solutions[3]}"},
+        {"role": "assistant", "content": _FORMAT_EXAMPLES[fmt]},
+        {"role": "user", "content": f"{_ask(question, None)}\nSolution: {plain_cot}"},
     ]
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
 
 def prompt_hash(messages: list[Message]) -> str:

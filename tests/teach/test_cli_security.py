@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 from conftest import FAKE_KEY, write_questions
 
 from cotlit.cli.teach import parse_config
+from cotlit.teach.runner import validate
 
 
 def run_cli(args: list[str], cwd) -> subprocess.CompletedProcess:
@@ -52,3 +54,13 @@ def test_the_key_appears_in_no_output_log_or_error(tmp_path, chat_server):
         assert FAKE_KEY not in path.read_text(errors="replace"), path
     for run in runs:
         assert FAKE_KEY not in run.stdout + run.stderr
+
+
+def test_shipped_configs_parse_and_validate():
+    configs = sorted((Path(__file__).resolve().parents[2] / "configs" / "teach").glob("*.yaml"))
+    assert len(configs) == 5
+    for path in configs:
+        config = parse_config(["--config", str(path)])
+        validate(config)
+        assert config.backend.name in ("openai", "transformers", "program")
+        assert config.backend.name != "openai" or config.backend.base_url or config.backend.api_key_env

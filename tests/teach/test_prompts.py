@@ -29,17 +29,20 @@ def test_every_exemplar_ends_with_its_answer_and_grows_with_the_level(family):
     assert words == sorted(words) and words[0] < words[-1] / 3
 
 
-def test_level_prompt_shows_the_gold_answer_only_when_revealed():
-    shown = level_messages("How many?", 6, "math", "7", reveal_answer=True)[-1]["content"]
-    hidden = level_messages("How many?", 6, "math", "7", reveal_answer=False)[-1]["content"]
-    assert "Correct answer: 7" in shown and "Correct answer" not in hidden
-    assert "Level 6" in shown and EXEMPLARS["math"].solutions[6] in shown
-    assert shown.rstrip().endswith("Question: How many?\nCorrect answer: 7\nSolution:")
+def test_level_prompt_is_a_one_shot_exchange_showing_gold_only_when_revealed():
+    shown = level_messages("How many?", 6, "math", "7", reveal_answer=True)
+    hidden = level_messages("How many?", 6, "math", "7", reveal_answer=False)
+    assert [m["role"] for m in shown] == ["system", "user", "assistant", "user"]
+    assert "Level 6" in shown[0]["content"] and shown[2]["content"] == EXEMPLARS["math"].solutions[6]
+    assert shown[1]["content"].endswith("Correct answer: 145")
+    assert shown[3]["content"] == "Question: How many?\nCorrect answer: 7"
+    assert all("Correct answer" not in m["content"] for m in hidden)
 
 
 def test_rewrite_prompt_carries_the_plain_cot_and_hashes_differ():
     messages = rewrite_messages("How many?", "3 + 4 = 7. The answer is 7", "sym")
-    assert "Solution: 3 + 4 = 7. The answer is 7\nRewritten solution:" in messages[-1]["content"]
+    assert messages[-1]["content"] == "Question: How many?\nSolution: 3 + 4 = 7. The answer is 7"
+    assert "symbolic" in messages[0]["content"] and "Let B = 290" in messages[2]["content"]
     hashes = {prompt_hash(rewrite_messages("How many?", "x", fmt)) for fmt in ("bsm", "rar", "sym")}
     hashes.add(prompt_hash(level_messages("How many?", 3, "math", "7", True)))
     assert len(hashes) == 4
