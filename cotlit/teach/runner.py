@@ -2,7 +2,13 @@
 
 Plain CoTs are generated first, one per (question, level); every other format is a rewrite of the plain CoT of
 the same question and level (paper §3). Each finished request is appended to the cache at once, so a re-run
-only sends what is missing. Output files are rebuilt from the cache at the end of every run.
+only sends what is missing. Output files are rebuilt from the cache at the end of every run:
+
+- ``<task>_<teacher>_level<k>[_<format>].json``: LLaMA-Factory alpaca rows ``{instruction, output, gold}``
+  (``gold`` only when known), ``output`` ending exactly ``The answer is X``, in question order;
+- ``<stem>.provenance.jsonl``: one line per question (written, failed with its reason, or filtered);
+- ``<stem>.profile.json``: the ``cotlit inspect`` profile of the written rows;
+- an entry per file in ``dataset_info.json`` (merged into an existing registry).
 """
 
 from __future__ import annotations

