@@ -25,8 +25,9 @@ class Normalised:
 def normalise(text: str | None, task: Task, choices: tuple[str, ...] | None = None) -> Normalised | str:
     """Split ``text`` at its answer trigger; a failure reason (``empty``, ``no-trigger``, ``no-answer``) otherwise.
 
-    As in conventions (a): with several triggers, the text is first cut at the first blank line after the first
-    trigger, then the **last** remaining trigger is used. Anything after the answer is dropped.
+    The answer is the task's extraction (conventions (a): with several triggers, the text is first cut at the first
+    blank line after the first trigger, then the **last** remaining trigger counts); the rationale is the text
+    before the first trigger, so the target holds exactly one ``The answer is``. Text after the answer is dropped.
     """
     if text is None or not text.strip():
         return "empty"
@@ -35,11 +36,10 @@ def normalise(text: str | None, task: Task, choices: tuple[str, ...] | None = No
         return "no-trigger"
     blank = BLANK_LINE_RE.search(text, first.end())
     kept = text if blank is None else text[: blank.start()]
-    last = list(TRIGGER_RE.finditer(kept))[-1]
-    extraction = task.extract(kept[last.start() :], choices)
+    extraction = task.extract(kept, choices)
     if extraction.answer is None or not extraction.format_ok:
         return "no-answer"
-    return Normalised(kept[: last.start()].strip(), extraction.answer)
+    return Normalised(text[: first.start()].strip(), extraction.answer)
 
 
 def check(

@@ -54,6 +54,7 @@ def test_normalise_ends_with_the_answer_and_reports_failures():
         "So 290 / 2 = 145.", "145"
     )
     assert normalise("The answer is 3 + 4 = 7. Hope this helps!", svamp).target == "The answer is 7"
+    assert normalise("So 5. The answer is 5. The answer is 5.", svamp).target == "So 5. The answer is 5"
     assert normalise("It is 7.", svamp) == "no-trigger"
     assert normalise("The answer is unknown.", svamp) == "no-answer"
     assert normalise("  ", svamp) == "empty"
