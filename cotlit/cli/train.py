@@ -21,6 +21,7 @@ from cotlit.data.base import CoTDataModule
 from cotlit.data.hf_data import HFData
 from cotlit.data.json_data import JsonData
 from cotlit.data.paper import PaperData
+from cotlit.errors import CotlitError
 from cotlit.model.student import StudentModule
 
 PLUGINS = (ArithmeticData, HFData, JsonData, PaperData)
@@ -129,10 +130,32 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             out.write(json.dumps({k: v for k, v in row.items() if k != "index"}, ensure_ascii=False) + "\n")
 
 
+def _cotlit_error_in(err: BaseException) -> CotlitError | None:
+    """The CotlitError behind an error jsonargparse raised while instantiating a class, if any."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, CotlitError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def main(argv: list[str]) -> int:
     from jsonargparse import set_parsing_settings
 
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    try:
+        _run(argv)
+    except ValueError as err:
+        cause = _cotlit_error_in(err)
+        if cause is None:
+            raise
+        raise cause from None
+    return 0
+
+
+def _run(argv: list[str]) -> None:
     CotlitCLI(
         StudentModule,
         CoTDataModule,
@@ -143,4 +166,3 @@ def main(argv: list[str]) -> int:
         args=argv,
         auto_configure_optimizers=False,
     )
-    return 0
