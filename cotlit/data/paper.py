@@ -15,16 +15,22 @@ class PaperData(CoTDataModule):
 
     dataset_dir: str = "../shared/data/train"
     """Folder holding the paper's ``dataset_info.json`` and data files."""
-    entry: str | None = None
-    """Registry entry name or file name; None selects the file whose name matches task, teacher, granularity
-    and format (teacher and granularity null = answer-only; teacher human = human rationales)."""
+    entry: str | list[str] | None = None
+    """Registry entry name or file name, or a list of them to pool (e.g. levels 1-6); None selects the file whose
+    name matches task, teacher, granularity and format (teacher and granularity null = answer-only; teacher human
+    = human rationales). Pooled files repeat questions, so the held-out validation split may share questions with
+    training."""
     test_path: str | None = None
     """The task's public test set (e.g. ``../shared/data/eval/svamp/SVAMP_test_300.json``)."""
 
-    def select_entry(self) -> str:
-        """The registry entry this configuration names."""
+    def select_entries(self) -> list[str]:
+        """The registry entries this configuration names."""
         if self.entry is not None:
-            return self.entry
+            return [self.entry] if isinstance(self.entry, str) else list(self.entry)
+        return [self.select_entry()]
+
+    def select_entry(self) -> str:
+        """The one registry entry whose file name matches task, teacher, granularity and format."""
         from cotlit.data.naming import parse_file_name
         from cotlit.data.registry import read_registry
 
@@ -49,7 +55,8 @@ class PaperData(CoTDataModule):
         from cotlit.data.loaders import load_examples
         from cotlit.data.public_test import load_test_set
 
-        train = load_examples(self.select_entry(), task=self.task, dataset_dir=self.dataset_dir)
+        train = [example for entry in self.select_entries()
+                 for example in load_examples(entry, task=self.task, dataset_dir=self.dataset_dir)]
         splits = {"train": train}
         if self.test_path is not None:
             splits["test"] = load_test_set(self.test_path, self.task_spec)
