@@ -129,3 +129,31 @@ def test_answer_metrics_against_hand_computed_values(rows, expected):
     values = metric.compute()
     got = tuple(float(values[k]) for k in ("answer_accuracy", "answer_found", "gen_tokens", "gen_truncated", "n"))
     assert got == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_export_reloads_with_plain_transformers_and_gives_the_same_logits(tiny_llama, tmp_path, merge):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from cotlit.model.student import StudentModule
+
+    run = tmp_path / "run"
+    assert main(fit_args(tiny_llama, run, "--test_after_fit=false", "--model.lr=5e-2", steps=3)) == 0
+    ckpt = run / "checkpoints" / "last.ckpt"
+    out = tmp_path / "export"
+    assert main(["export", f"--ckpt={ckpt}", f"--out={out}", *(["--merge"] if merge else [])]) == 0
+
+    checkpoint = torch.load(ckpt, weights_only=False)
+    student = StudentModule(**{k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")})
+    student.configure_model()
+    student.load_state_dict(checkpoint["state_dict"], strict=False)
+    student.eval()
+    inputs = torch.tensor([[5, 17, 42, 99, 7]])
+    expected = student.model(input_ids=inputs).logits
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    assert not torch.allclose(base(input_ids=inputs).logits, expected, atol=1e-4), "training changed nothing"
+    reloaded = AutoModelForCausalLM.from_pretrained(out) if merge else PeftModel.from_pretrained(base, out)
+    got = reloaded.eval()(input_ids=inputs).logits
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    assert json.loads((out / "cotlit_renderer.json").read_text())["template"] == "alpaca"
