@@ -19,8 +19,9 @@ TEACHER_ALIASES: dict[str, str] = {
     "gemini": "gemini",
     "llama": "llama",
     "human": "human",
+    "program": "program",
 }
-"""File-name tokens and spellings of the canonical teacher names (``ChatGPT`` files are GPT-4o's)."""
+"""File-name tokens and spellings of the canonical teacher names (``ChatGPT`` files are GPT-4o's; ``program`` is cotlit's programmatic teacher)."""
 
 TASK_ALIASES: dict[str, str] = {
     "svamp": "svamp",
@@ -37,6 +38,7 @@ TASK_ALIASES: dict[str, str] = {
     "stqa": "strategyqa",
     "strategyqa": "strategyqa",
     "math": "math",
+    "arithmetic": "arithmetic",
 }
 """Dataset tokens of the paper's file names and registry keys, mapped to cotlit task names."""
 
