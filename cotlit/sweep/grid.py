@@ -17,7 +17,7 @@ A grid file is YAML::
     include:                            # extra runs; axes they leave out are crossed with all their values
       - {teacher: human, granularity: null}
     fit: "{python} -m cotlit fit {configs} {overrides} --run_dir {run_dir}"   # command templates
-    test: "..."
+    test: "..."                         # null: fit alone writes metrics.json
     slurm: {time: "04:00:00", gres: "gpu:1"}   # '#SBATCH --key=value' lines for --emit slurm
 
 Paths are relative to the directory ``cotlit sweep`` runs from (the repository root). Axes are named by
@@ -113,7 +113,8 @@ class Grid:
     exclude: tuple[dict[str, Any], ...] = ()
     """Entries keyed by axis name."""
     fit: str = DEFAULT_FIT
-    test: str = DEFAULT_TEST
+    test: str | None = DEFAULT_TEST
+    """None when the fit command itself tests and writes ``metrics.json``."""
     slurm: dict[str, str] = field(default_factory=dict)
 
     def expand(self) -> list[RunSpec]:
@@ -278,8 +279,10 @@ def _mapping(path: Path, raw: dict[str, Any], key: str) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def _template(path: Path, raw: dict[str, Any], key: str, default: str) -> str:
+def _template(path: Path, raw: dict[str, Any], key: str, default: str) -> str | None:
     value = raw.get(key, default)
+    if value is None and key == "test":
+        return None
     if not isinstance(value, str) or "{run_dir}" not in value:
         raise CotlitError("expected a command string containing {run_dir}", path=path, field=key)
     return value

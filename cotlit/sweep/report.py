@@ -102,7 +102,7 @@ def render_markdown(runs_dir: Path, found: Collection, cells: list[Cell], figure
                     options: ReportOptions) -> str:
     pct = round(100 * options.level)
     lines = [f"# cotlit report: {runs_dir}", "",
-             f"{len(found.runs)} runs in {len(cells)} conditions. Cells: test answer accuracy (%) and its {pct}% "
+             f"{_count(len(found.runs), 'run')} in {_count(len(cells), 'condition')}. Cells: test answer accuracy (%) and its {pct}% "
              f"percentile bootstrap interval over test examples ({options.n_boot} resamples, seed {options.seed}; "
              "seeds of a condition pooled per example). Bold: best of the row.", ""]
     for table in tables(cells):
@@ -166,3 +166,7 @@ def _cell_text(cell: Cell | None, best: float | None) -> str:
     if cell.interval is None:
         return value
     return f"{value} [{100 * cell.interval.low:.1f}, {100 * cell.interval.high:.1f}]"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -2,7 +2,7 @@
 
 ``<run_dir>/status.json`` holds the run's state (``pending``, ``running``, ``done``, ``failed``), its spec,
 the step being run, the process that runs it and, on failure, the tail of the failing step's log. A run is
-done only when its test step exited 0 and wrote ``metrics.json``. A ``running`` run whose process is gone
+done only when its test step (or fit, for grids with ``test: null``) exited 0 and wrote ``metrics.json``. A ``running`` run whose process is gone
 (same host, dead pid; or a heartbeat older than ``stale_after``) was killed and is run again.
 ``<runs_dir>/sweep.json`` summarises every run's state.
 """
@@ -114,15 +114,16 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
         "host": socket.gethostname(), "pid": os.getpid(), "pid_start": _start_time(os.getpid()),
         "started": _now(), "finished": None, "step": None, "returncode": None, "error": None,
     }
+    steps = [("fit", grid.fit)] + ([("test", grid.test)] if grid.test is not None else [])
     try:
-        for step, template in (("fit", grid.fit), ("test", grid.test)):
+        for step, template in steps:
             status.update(step=step, heartbeat=time.time())
             _write_json(run_dir / STATUS_FILE, status)
             code = _call(grid.command(template, run), run_dir / f"{step}.log", run_dir, status, heartbeat)
             if code != 0:
                 return _finish(run_dir, status, "failed", code,
                                f"{step} exited {code}; last lines of {step}.log:\n{_tail(run_dir / f'{step}.log')}")
-        error = _check_metrics(run_dir / METRICS_FILE)
+        error = _check_metrics(run_dir / METRICS_FILE, steps[-1][0])
         return _finish(run_dir, status, "failed" if error else "done", 0, error)
     except KeyboardInterrupt:
         _finish(run_dir, status, "pending", None, f"interrupted during {status['step']}")
@@ -203,9 +204,9 @@ def _finish(run_dir: Path, status: dict[str, Any], state: State, code: int | Non
     return state, error
 
 
-def _check_metrics(path: Path) -> str | None:
+def _check_metrics(path: Path, step: str) -> str | None:
     if not path.is_file():
-        return f"test exited 0 but wrote no {path.name}"
+        return f"{step} exited 0 but wrote no {path.name}"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:

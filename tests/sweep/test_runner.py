@@ -80,6 +80,19 @@ def test_done_needs_metrics(tmp_path, fake_program):
     assert calls_of(calls) == ["fit granularity=1", "test granularity=1"]
 
 
+def test_grid_without_test_step(tmp_path, fake_program):
+    script, control, calls = fake_program
+    path = make_grid(tmp_path, script, levels=(1,))
+    content = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump(content | {"test": None}))
+    grid = load_grid(path)
+    assert grid.test is None
+    assert run_sweep(grid, grid.expand(), log=lambda _: None) == {"failed": 1}
+    assert calls_of(calls) == ["fit granularity=1"]
+    status = json.loads((grid.run_dir(grid.expand()[0]) / "status.json").read_text())
+    assert status["error"] == "fit exited 0 but wrote no metrics.json"
+
+
 def test_killed_sweep_reruns_only_the_unfinished_run(tmp_path, fake_program):
     script, control, calls = fake_program
     control(hang=["granularity=3"])
