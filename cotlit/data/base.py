@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from cotlit.data.collate import Collator
 from cotlit.data.example import FORMATS, LEVELS, CoTExample
+from cotlit.data.packing import PackedRows
 from cotlit.data.prompts import Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
@@ -60,6 +61,9 @@ class CoTDataModule(L.LightningDataModule):
     """Seed for sampling, the validation hold-out and batch order."""
     length_grouped: bool = True
     """Group training batches by length (less padding); False gives plain random batches."""
+    pack: bool = False
+    """Pack several training examples into each row of up to max_length tokens (best-fit decreasing), each
+    example attending only to itself; batch_size then counts packed rows. Off by default (the paper does not pack)."""
     num_workers: int = 0
     """DataLoader worker processes."""
     tokenizer: Any = field(default=None, repr=False)
@@ -198,18 +202,25 @@ class CoTDataModule(L.LightningDataModule):
     def lengths(self, split: str) -> list[int]:
         return [len(r["input_ids"]) for r in self.rows[split]]
 
-    def _loader(self, split: str, batch_sampler: Any, *, train: bool, generate: bool) -> DataLoader:
-        collate = Collator(self.examples[split], self.tokenizer.pad_token_id, train=train, generate=generate)
-        return DataLoader(self.rows[split], batch_sampler=batch_sampler, collate_fn=collate,
-                          num_workers=self.num_workers)
+    def _loader(
+        self, split: str, batch_sampler: Any, *, train: bool, generate: bool, packed: bool = False
+    ) -> DataLoader:
+        collate = Collator(self.examples[split], self.tokenizer.pad_token_id, train=train, generate=generate,
+                           packed=packed)
+        items = PackedRows(self.rows[split], self.max_length) if packed else self.rows[split]
+        return DataLoader(items, batch_sampler=batch_sampler, collate_fn=collate, num_workers=self.num_workers)
+
+    def train_item_lengths(self) -> list[int]:
+        """Token length of every training item: an example, or a packed row with ``pack``."""
+        return PackedRows(self.rows["train"], self.max_length).lengths() if self.pack else self.lengths("train")
 
     def train_batch_sampler(self) -> LengthGroupedBatchSampler:
         rank, world = self._rank_world()
-        return LengthGroupedBatchSampler(self.lengths("train"), self.batch_size, seed=self.seed,
+        return LengthGroupedBatchSampler(self.train_item_lengths(), self.batch_size, seed=self.seed,
                                          grouped=self.length_grouped, rank=rank, world_size=world)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.train_batch_sampler(), train=True, generate=False)
+        return self._loader("train", self.train_batch_sampler(), train=True, generate=False, packed=self.pack)
 
     def _eval_loader(self, split: str, *, train: bool) -> DataLoader:
         rank, world = self._rank_world()
@@ -229,9 +240,10 @@ class CoTDataModule(L.LightningDataModule):
     # -- reporting --------------------------------------------------------------------------------------------
     def train_padding_efficiency(self, grouped: bool | None = None) -> float:
         """Real / padded tokens of one training epoch with this module's batching (or the other one)."""
-        sampler = LengthGroupedBatchSampler(self.lengths("train"), self.batch_size, seed=self.seed,
+        lengths = self.train_item_lengths()
+        sampler = LengthGroupedBatchSampler(lengths, self.batch_size, seed=self.seed,
                                             grouped=self.length_grouped if grouped is None else grouped)
-        return padding_efficiency(self.lengths("train"), sampler.global_batches(0))
+        return padding_efficiency(lengths, sampler.global_batches(0))
 
     def train_cot_words(self) -> float:
         """Mean length in words of the training rationales (the paper's measure of CoT length)."""

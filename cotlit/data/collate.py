@@ -8,9 +8,10 @@ from typing import Any
 import torch
 
 from cotlit.data.example import CoTExample
+from cotlit.data.packing import IGNORE_INDEX, packed_batch
 from cotlit.data.sampling import padded_length
 
-IGNORE_INDEX = -100
+__all__ = ["IGNORE_INDEX", "Collator"]
 
 
 def _pad(rows: Sequence[Sequence[int]], value: int, width: int, left: bool) -> torch.Tensor:
@@ -30,15 +31,25 @@ class Collator:
     padding). ``generate`` batches hold left-padded ``prompt_input_ids`` / ``prompt_attention_mask``. Every batch
     carries the examples' dataset ``index`` (a tensor, for de-duplication across ranks) and their ``ids``,
     ``questions``, ``golds`` and ``choices`` (for scoring and predictions files).
+
+    ``packed`` train batches are built from bins of rows (see :mod:`cotlit.data.packing`) and add ``position_ids``.
     """
 
     def __init__(
-        self, examples: Sequence[CoTExample], pad_id: int, *, train: bool, generate: bool, pad_multiple: int = 8
+        self,
+        examples: Sequence[CoTExample],
+        pad_id: int,
+        *,
+        train: bool,
+        generate: bool,
+        pad_multiple: int = 8,
+        packed: bool = False,
     ) -> None:
         self.examples, self.pad_id = examples, pad_id
-        self.train, self.generate, self.pad_multiple = train, generate, pad_multiple
+        self.train, self.generate, self.pad_multiple, self.packed = train, generate, pad_multiple, packed
 
-    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def __call__(self, items: list[Any]) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = [row for item in items for row in item] if self.packed else items
         index = [row["index"] for row in rows]
         examples = [self.examples[i] for i in index]
         batch: dict[str, Any] = {
@@ -48,7 +59,10 @@ class Collator:
             "golds": [ex.gold if ex.gold is not None else ex.answer for ex in examples],
             "choices": [ex.choices for ex in examples],
         }
-        if self.train:
+        if self.train and self.packed:
+            width = padded_length(max(sum(len(row["input_ids"]) for row in item) for item in items), self.pad_multiple)
+            batch.update(packed_batch(items, self.pad_id, width))
+        elif self.train:
             seqs = [row["input_ids"] for row in rows]
             width = padded_length(max(map(len, seqs)), self.pad_multiple)
             labels = [[IGNORE_INDEX] * row["prompt_len"] + row["input_ids"][row["prompt_len"] :] for row in rows]

@@ -129,14 +129,25 @@ class StudentModule(L.LightningModule):
                               f"{', '.join(linear)}") from err
 
     # -- training ---------------------------------------------------------------------------------------------
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Mean loss over the label tokens. Packed rows pass ``position_ids`` and no mask: transformers builds the
+        per-example causal mask from the position restarts (only without a mask and a KV cache)."""
+        if position_ids is not None:
+            attention_mask = None
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
+                          position_ids=position_ids, use_cache=False).loss
 
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._step_start = time.perf_counter()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"])
+        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"], batch.get("position_ids"))
         size = batch["input_ids"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         elapsed = time.perf_counter() - self._step_start
