@@ -28,6 +28,11 @@ class ArithmeticData(CoTDataModule):
     test_size: int | None = 200
     """Test problems to generate."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.granularity is None:
+            self.teacher = None  # answer-only targets have no teacher
+
     def load_splits(self) -> dict[str, list[CoTExample]]:
         from cotlit.synthetic import generate_problems, teacher_example
 
