@@ -61,7 +61,18 @@ class CotlitCLI(LightningCLI):
         trainer["callbacks"] = callbacks
 
     def _default_run_dir(self) -> str:
-        return str(Path("runs") / f"{self.subcommand}-{time.strftime('%Y%m%d-%H%M%S')}")
+        """``runs/<command>-<time>``; ranks started by an external launcher, which compute this independently, use
+        the launcher's job id instead so that they agree (SLURM job and step, or torchrun's ``--rdzv-id``)."""
+        name = time.strftime("%Y%m%d-%H%M%S")
+        if int(os.environ.get("SLURM_STEP_NUM_TASKS", "1")) > 1:
+            name = f"slurm{os.environ['SLURM_JOB_ID']}.{os.environ['SLURM_STEP_ID']}"
+        elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            run_id = os.environ.get("TORCHELASTIC_RUN_ID", "none")
+            if run_id == "none":
+                raise CotlitError(f"ranks started by an external launcher need one run directory: pass --run_dir "
+                                  f"or set {RUN_DIR_ENV} (scripts/torchrun.sh does)")
+            name = run_id
+        return str(Path("runs") / f"{self.subcommand}-{name}")
 
     @property
     def run_dir(self) -> Path:
@@ -76,9 +87,13 @@ class CotlitCLI(LightningCLI):
             self._write_results("baseline_")
 
     def after_fit(self) -> None:
+        # every rank takes part: a sharded (FSDP) model is gathered into one state dict that rank 0 writes
+        state = self.trainer.strategy.lightning_module_state_dict()
         if self.trainer.is_global_zero:
-            self.model.save_adapter(self.run_dir / "adapter", self.datamodule.renderer.to_dict())
-        if self.config["fit"]["test_after_fit"]:
+            self.model.save_adapter(self.run_dir / "adapter", self.datamodule.renderer.to_dict(), state)
+        if self.config["fit"]["test_after_fit"] and not self.datamodule.examples.get("test"):
+            print("cotlit: no test set configured (e.g. data.init_args.test_path); skipping the test after fit")
+        elif self.config["fit"]["test_after_fit"]:
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
             self._write_results()
             self._print_summary()
@@ -142,7 +157,12 @@ def _cotlit_error_in(err: BaseException) -> CotlitError | None:
 
 
 def main(argv: list[str]) -> int:
+    import warnings
+
     from jsonargparse import set_parsing_settings
+
+    # cotlit passes the command line on as `args`; sys.argv must stay as is for DDP ranks to be re-launched.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
 
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     try:

@@ -192,7 +192,7 @@ class CoTDataModule(L.LightningDataModule):
                 rows = self._apply_overflow_policy(split, rows)
             self.examples[split] = examples
             self.rows[split] = rows
-        if self.dropped:
+        if self.dropped and self._rank_world()[0] == 0:
             print(f"cotlit data: dropped over-long examples per split: {self.dropped}")
 
     def _rank_world(self) -> tuple[int, int]:

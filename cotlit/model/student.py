@@ -218,7 +218,8 @@ class StudentModule(L.LightningModule):
         if self._val_generated:
             for name, value in self.val_metrics.compute().items():
                 if name in METRIC_NAMES:
-                    self.log(f"val/{name}", value, prog_bar=name == "answer_accuracy")
+                    # already synchronised by compute(): equal on every rank, so the mean is exact
+                    self.log(f"val/{name}", value, prog_bar=name == "answer_accuracy", sync_dist=True)
         self.val_metrics.reset()
         self._val_runs += 1
 
@@ -232,7 +233,7 @@ class StudentModule(L.LightningModule):
         values = {k: float(v) for k, v in self.test_metrics.compute().items()}
         self.test_metrics.reset()
         for name in METRIC_NAMES:
-            self.log(f"test/{name}", values[name], rank_zero_only=True)
+            self.log(f"test/{name}", values[name], sync_dist=True)
         self._gather_predictions()
         self.last_test_results = {**values, "n": int(values["n"])}
 
@@ -278,10 +279,16 @@ class StudentModule(L.LightningModule):
             raise CotlitError(f"checkpoint lacks {len(missing)} trainable weights of this student (e.g. {missing[0]});"
                               " was it written with another finetuning mode, LoRA rank or target_modules?")
 
-    def save_adapter(self, directory: str | Path, renderer: dict[str, Any] | None) -> None:
-        """Write the PEFT adapter (or the full model), the tokenizer and the renderer settings."""
+    def save_adapter(self, directory: str | Path, renderer: dict[str, Any] | None,
+                     state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """Write the PEFT adapter (or the full model), the tokenizer and the renderer settings.
+
+        ``state_dict``: this module's full state dict when the model's own weights are sharded (FSDP): the
+        strategy's ``lightning_module_state_dict()``, gathered on every rank and passed on rank 0.
+        """
         directory = Path(directory)
-        self.model.save_pretrained(directory)
+        weights = None if state_dict is None else {k.removeprefix("model."): v for k, v in state_dict.items()}
+        self.model.save_pretrained(directory, state_dict=weights)
         self.tokenizer.save_pretrained(directory)
         if renderer is not None:
             (directory / "cotlit_renderer.json").write_text(json.dumps(renderer, indent=2) + "\n")
