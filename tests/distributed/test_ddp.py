@@ -16,7 +16,7 @@ from cotlit.cli import main
 
 HERE = Path(__file__).resolve().parent
 LAUNCH_VARS = ("COTLIT_RUN_DIR", "MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "WORLD_SIZE", "LOCAL_RANK", "RANK",
-               "GROUP_RANK", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "SLURM_NTASKS")
+               "GROUP_RANK", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID")
 TEST_SIZE = 5
 """Test examples: not divisible by ranks x eval batch (2 x 2), and the 3 batches are padded to 4 with a repeat."""
 
@@ -55,7 +55,7 @@ def cli_args(command: str, model: str, run_dir: Path, probe: Path, *extra: str) 
 
 def child_env(tmp_path: Path, **launch: str) -> dict[str, str]:
     """This environment without launcher variables, one thread per process (same float sums at any world size)."""
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS and not k.startswith("SLURM_")}
     env.update(OMP_NUM_THREADS="1", COTLIT_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(HERE), **launch)
     return env
 
@@ -153,3 +153,40 @@ def test_externally_launched_ranks_without_a_run_dir_fail_clearly(tiny_llama, tm
     err = capsys.readouterr().err
     assert "--run_dir" in err and "COTLIT_RUN_DIR" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+FAKE_SRUN = """#!/usr/bin/env bash
+# srun on one machine: 2 tasks, each the only task of its "node"
+for i in 0 1; do
+  SLURM_PROCID=$i SLURM_LOCALID=0 SLURM_NODEID=$i SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2 "$@" & pids[$i]=$!
+done
+wait ${pids[0]} && wait ${pids[1]}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["torchrun.sh", "slurm.sbatch"])
+def test_launch_script_runs_two_ranks_into_one_run_dir(script, tiny_llama, tmp_path):
+    probe = tmp_path / "probe"
+    args = [a for a in cli_args("fit", tiny_llama, tmp_path, probe, "--trainer.strategy=ddp",
+                                "--trainer.max_steps=1")[3:] if not a.startswith("--run_dir")]
+    env = child_env(tmp_path)
+    if script == "torchrun.sh":
+        command = [str(HERE.parents[1] / "scripts" / script), "2", *args]
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    else:  # sbatch would set these; srun is replaced by a stand-in that starts the 2 tasks here
+        (tmp_path / "bin").mkdir()
+        (tmp_path / "bin" / "srun").write_text(FAKE_SRUN)
+        (tmp_path / "bin" / "srun").chmod(0o755)
+        env.update(PATH=f"{tmp_path / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+                   SLURM_JOB_ID="4242", SLURM_JOB_NAME="cotlit", SLURM_NTASKS="2", SLURM_NTASKS_PER_NODE="1",
+                   SLURM_NNODES="2", SLURM_JOB_NUM_NODES="2", SLURM_NODELIST="127.0.0.1",
+                   SLURM_SUBMIT_DIR=str(tmp_path), MASTER_PORT=str(free_port()))
+        command = ["bash", str(HERE.parents[1] / "scripts" / script), *args]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in done.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    if script == "slurm.sbatch":
+        assert run_dir.name == "fit-slurm4242"
+    assert_rank_zero_wrote_everything(run_dir, probe, world_size=2)
