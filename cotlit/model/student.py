@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -79,6 +80,12 @@ class StudentModule(L.LightningModule):
         self._step_start = 0.0
 
     # -- model construction -----------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """CPU ranks of one machine share its cores: oversubscribed OpenMP threads slow every rank many-fold."""
+        trainer = self.trainer
+        if trainer.strategy.root_device.type == "cpu" and trainer.num_devices > 1:
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // trainer.num_devices))
+
     def configure_model(self) -> None:
         if self.model is not None:
             return

@@ -104,7 +104,9 @@ def test_score_reproduces_the_logged_accuracy(tiny_llama, tmp_path, capsys):
 def test_unknown_target_module_fails_before_training(tiny_llama, tmp_path, capsys):
     assert main(fit_args(tiny_llama, tmp_path / "run", "--model.target_modules=[q_projj]")) == 2
     err = capsys.readouterr().err
-    assert "q_projj" in err and "q_proj" in err and "Traceback" not in err
+    assert "cotlit fit: error: target_modules" in err and "q_projj" in err and "q_proj," in err
+    # the only tracebacks allowed are Lightning's log handler failing on an earlier test's closed capture stream
+    assert err.count("Traceback") == err.count("--- Logging error ---")
 
 
 def test_missing_student_names_where_it_looked(tmp_path, capsys):
