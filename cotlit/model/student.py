@@ -285,6 +285,11 @@ class StudentModule(L.LightningModule):
         if missing:
             raise CotlitError(f"checkpoint lacks {len(missing)} trainable weights of this student (e.g. {missing[0]});"
                               " was it written with another finetuning mode, LoRA rank or target_modules?")
+        saved = checkpoint.get("cotlit_renderer")
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if saved is not None and datamodule is not None and saved != datamodule.renderer.to_dict():
+            raise CotlitError(f"the checkpoint was trained with prompts rendered as {saved} but this run renders "
+                              f"{datamodule.renderer.to_dict()}: test with the training run's config.yaml")
 
     def save_adapter(self, directory: str | Path, renderer: dict[str, Any] | None,
                      state_dict: dict[str, torch.Tensor] | None = None) -> None:

@@ -159,3 +159,12 @@ def test_export_reloads_with_plain_transformers_and_gives_the_same_logits(tiny_l
     got = reloaded.eval()(input_ids=inputs).logits
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     assert json.loads((out / "cotlit_renderer.json").read_text())["template"] == "alpaca"
+
+
+def test_testing_a_checkpoint_with_other_prompts_fails_clearly(tiny_llama, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(fit_args(tiny_llama, run, "--test_after_fit=false", steps=1)) == 0
+    args = ["test", f"--config={run / 'config.yaml'}", f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+            "--data.init_args.task=svamp"]
+    assert main(args) == 2
+    assert "trained with prompts rendered as" in capsys.readouterr().err
