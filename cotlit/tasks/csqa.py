@@ -13,7 +13,7 @@ from typing import Any
 
 from cotlit.tasks.base import TestItem, register_task
 from cotlit.tasks.choices import ChoiceTask
-from cotlit.tasks.records import field, gold, record_id
+from cotlit.tasks.records import instruction_label
 
 
 @register_task
@@ -23,6 +23,4 @@ class CommonsenseQA(ChoiceTask):
     max_new_tokens = 320
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
-        question = field(record, index, "instruction")
-        answer = gold(self, field(record, index, "label"), index, "label")
-        return TestItem(record_id(self.name, record, index, question), question, answer)
+        return instruction_label(self, record, index)

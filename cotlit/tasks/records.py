@@ -39,3 +39,12 @@ def gold(task: Any, value: Any, index: int, name: str) -> str:
         return task.normalize_gold(value)
     except CotlitError as error:
         raise CotlitError(str(error), record=index, field=name) from None
+
+
+def instruction_label(task: Any, record: Any, index: int, label_types: type | tuple[type, ...] = str) -> Any:
+    """A record of the paper's commonsense test files, ``{"instruction", "label"}``, as a ``TestItem``."""
+    from cotlit.tasks.base import TestItem
+
+    question = field(record, index, "instruction")
+    label = field(record, index, "label", label_types)
+    return TestItem(record_id(task.name, record, index, question), question, gold(task, label, index, "label"))

@@ -14,7 +14,7 @@ from typing import Any
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import TestItem, register_task
 from cotlit.tasks.booleans import BooleanTask
-from cotlit.tasks.records import field, gold, record_id
+from cotlit.tasks.records import field, instruction_label
 
 
 @register_task
@@ -23,8 +23,7 @@ class StrategyQA(BooleanTask):
     max_new_tokens = 320
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
-        question = field(record, index, "instruction")
         label = field(record, index, "label", (str, bool))
         if label not in ("True", "False", True, False):
             raise CotlitError(f"expected 'True' or 'False', got {label!r}", record=index, field="label")
-        return TestItem(record_id(self.name, record, index, question), question, gold(self, label, index, "label"))
+        return instruction_label(self, record, index, (str, bool))
