@@ -43,11 +43,14 @@ class AnswerMetrics(Metric):
         first = torch.ones_like(order, dtype=torch.bool)
         first[1:] = index[order][1:] != index[order][:-1]
         keep = order[first]
+        def mean(state: list[torch.Tensor]) -> torch.Tensor:  # float64, so 1/100 is reported as 0.01
+            return dim_zero_cat(state)[keep].double().mean()
+
         values = {
-            "answer_accuracy": dim_zero_cat(self.correct)[keep].mean(),
-            "answer_found": dim_zero_cat(self.found)[keep].mean(),
-            "gen_tokens": dim_zero_cat(self.tokens)[keep].mean(),
-            "gen_truncated": dim_zero_cat(self.truncated)[keep].mean(),
+            "answer_accuracy": mean(self.correct),
+            "answer_found": mean(self.found),
+            "gen_tokens": mean(self.tokens),
+            "gen_truncated": mean(self.truncated),
         }
         values["n"] = torch.tensor(float(keep.numel()))
         return values
