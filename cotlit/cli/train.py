@@ -45,8 +45,10 @@ class CotlitCLI(LightningCLI):
     # -- run directory ----------------------------------------------------------------------------------------
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
-        run_dir = config.get("run_dir") or os.environ.get(RUN_DIR_ENV) or self._default_run_dir()
-        os.environ[RUN_DIR_ENV] = config["run_dir"] = run_dir
+        run_dir = config.get("run_dir") or os.environ.get(RUN_DIR_ENV)
+        if not run_dir:  # ranks that Lightning re-launches inherit the default chosen here
+            run_dir = os.environ[RUN_DIR_ENV] = self._default_run_dir()
+        config["run_dir"] = run_dir
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         trainer = config["trainer"]
         trainer["default_root_dir"] = run_dir
