@@ -29,7 +29,7 @@ class RankProbe(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if trainer.global_rank != 0 and not self._hooked:
-            run_dir = os.path.join(Path(os.environ["COTLIT_RUN_DIR"]).resolve(), "")
+            run_dir = os.path.join(Path(trainer.default_root_dir).resolve(), "")
             sys.addaudithook(lambda event, args: self._audit(event, args, run_dir))
             atexit.register(self._dump_writes, self.out_dir / f"writes-rank{trainer.global_rank}.json")
             self._hooked = True
