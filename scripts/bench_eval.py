@@ -6,7 +6,8 @@ arithmetic test split when absent) with greedy decoding, the same prompts (cotli
 
 - ``cotlit``: ``Trainer.test`` on ``StudentModule`` + the DataModule, as ``cotlit test`` runs it: prompts sorted
   by length, batched (``eval_batch_size``), finished rows leave the batch at their stop token;
-- ``single``: one prompt at a time through ``model.generate``, like the paper's evaluation scripts;
+- ``single``: one prompt at a time through ``model.generate``, like the paper's evaluation scripts (with
+  ``--quick`` on an evenly spread sample of 8 problems: its rate per example does not depend on the others);
 - ``vllm``: vLLM's offline engine on the same token ids (only when vLLM is importable and a GPU is present).
 
 Timing is wall clock around the generation of all examples (model load and tokenisation excluded). The arms'
@@ -40,14 +41,20 @@ def run_cotlit(student: Any, dm: Any, device: str) -> tuple[float, list[dict[str
     return time.perf_counter() - started, student.predictions
 
 
-def run_single(student: Any, dm: Any, device: str, max_new_tokens: int) -> tuple[float, list[dict[str, Any]]]:
+def run_single(student: Any, dm: Any, device: str, max_new_tokens: int,
+               limit: int | None) -> tuple[float, list[dict[str, Any]]]:
+    """One prompt at a time; with ``limit``, an evenly spread sample of the test rows (a per-example rate does not
+    depend on which other examples are run)."""
     import torch
 
     model, tokenizer, task = student.model.to(device).eval(), student.tokenizer, dm.task_spec
     stop_ids = dm.renderer.stop_token_ids()
+    test_rows = dm.rows["test"]
+    if limit is not None and limit < len(test_rows):
+        test_rows = [test_rows[i * len(test_rows) // limit] for i in range(limit)]
     rows = []
     started = time.perf_counter()
-    for row in dm.rows["test"]:
+    for row in test_rows:
         example = dm.examples["test"][row["index"]]
         prompt = torch.tensor([row["input_ids"][: row["prompt_len"]]], device=device)
         with torch.no_grad():
@@ -88,8 +95,8 @@ def run_vllm(student: Any, dm: Any, max_new_tokens: int) -> tuple[float, list[di
 
 def summary(seconds: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
-    return {"n": n, "seconds": seconds, "examples_per_s": n / seconds,
-            "accuracy": sum(r["correct"] for r in rows) / n, "mean_gen_tokens": sum(r["gen_tokens"] for r in rows) / n,
+    return {"n": n, "seconds": seconds, "examples_per_s": n / seconds, "accuracy": sum(r["correct"] for r in rows) / n,
+            "mean_gen_tokens": sum(r["gen_tokens"] for r in rows) / n,
             "generated_tokens_per_s": sum(r["gen_tokens"] for r in rows) / seconds}
 
 
@@ -97,9 +104,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="score a subset (--limit) within ~10 min on a 2-core CPU")
     parser.add_argument("--student", default="smollm2", help="smollm2, tiny, or any student name_or_path")
-    parser.add_argument("--limit", type=int, help="score the first N test problems (default: 32 with --quick, else all)")
-    parser.add_argument("--max-new-tokens", type=int, help="generation budget (default: 160 with --quick, else the "
+    parser.add_argument("--limit", type=int, help="score the first N test problems (default: 32 with --quick)")
+    parser.add_argument("--max-new-tokens", type=int, help="generation budget (default: 96 with --quick, else the "
                         "task's)")
+    parser.add_argument("--single-limit", type=int, help="run the one-at-a-time loop on an evenly spread sample of "
+                        "this many problems (default: 8 with --quick, else all)")
     parser.add_argument("--batch-size", type=int, default=32, help="cotlit's eval_batch_size")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -114,7 +123,7 @@ def main() -> None:
     facts = common.machine()
     print(f"# bench_eval {'--quick ' if args.quick else ''}on {device}: {json.dumps(facts)}", flush=True)
     student = StudentModule(name_or_path=common.student_path(args.student), finetuning="full",
-                            max_new_tokens=args.max_new_tokens or (160 if args.quick else None))
+                            max_new_tokens=args.max_new_tokens or (96 if args.quick else None))
     student.configure_model()
     dm = common.data_module(student.tokenizer, eval_batch_size=args.batch_size, test_size=limit)
     dm.setup("test")
@@ -127,7 +136,8 @@ def main() -> None:
     seconds, predictions["cotlit"] = run_cotlit(student, dm, device)
     results["cotlit"] = summary(seconds, predictions["cotlit"])
     print(f"  cotlit: {results['cotlit']['examples_per_s']:.3f} examples/s", flush=True)
-    seconds, predictions["single"] = run_single(student, dm, device, max_new_tokens)
+    single_limit = args.single_limit or (8 if args.quick else None)
+    seconds, predictions["single"] = run_single(student, dm, device, max_new_tokens, single_limit)
     results["single"] = summary(seconds, predictions["single"])
     print(f"  single: {results['single']['examples_per_s']:.3f} examples/s", flush=True)
     try:
@@ -140,9 +150,9 @@ def main() -> None:
         seconds, predictions["vllm"] = run_vllm(student, dm, max_new_tokens)
         results["vllm"] = summary(seconds, predictions["vllm"])
 
-    print(f"\n{'arm':<8} {'ex/s':>8} {'seconds':>8} {'accuracy':>9} {'gen tok':>8} {'gen tok/s':>9}")
+    print(f"\n{'arm':<8} {'n':>4} {'ex/s':>8} {'seconds':>8} {'accuracy':>9} {'gen tok':>8} {'gen tok/s':>9}")
     for arm, r in results.items():
-        print(f"{arm:<8} {r['examples_per_s']:>8.3f} {r['seconds']:>8.1f} {r['accuracy']:>9.4f} "
+        print(f"{arm:<8} {r['n']:>4} {r['examples_per_s']:>8.3f} {r['seconds']:>8.1f} {r['accuracy']:>9.4f} "
               f"{r['mean_gen_tokens']:>8.1f} {r['generated_tokens_per_s']:>9.1f}")
     if skipped:
         print(f"vllm     skipped: {skipped}")
@@ -153,11 +163,13 @@ def main() -> None:
     for arm in predictions:
         if arm == "cotlit":
             continue
-        pairs = [(by_index["cotlit"][i], by_index[arm][i]) for i in by_index["cotlit"]]
+        pairs = [(by_index["cotlit"][i], by_index[arm][i]) for i in by_index[arm]]
         differ = sum(a["extracted"] != b["extracted"] for a, b in pairs)
         texts = sum(a["generated"] != b["generated"] for a, b in pairs)
         agreement[arm] = {"answers_differ": differ, "texts_differ": texts, "n": len(pairs)}
-        print(f"cotlit vs {arm}: accuracy {results['cotlit']['accuracy']:.4f} vs {results[arm]['accuracy']:.4f}; "
+        print(f"cotlit vs {arm}: accuracy {results['cotlit']['accuracy']:.4f} vs {results[arm]['accuracy']:.4f} "
+              f"(on {results[arm]['n']} problems: cotlit "
+              f"{sum(a['correct'] for a, _ in pairs) / len(pairs):.4f}); "
               f"extracted answers differ on {differ} of {len(pairs)}, generated texts on {texts}")
     if args.json:
         args.json.write_text(json.dumps({"machine": facts, "device": device, "n": len(dm.rows["test"]),

@@ -61,9 +61,9 @@ class Settings:
 
 def plans(quick: bool, students: list[str]) -> list[Settings]:
     table = {
-        "smollm2": Settings("smollm2", steps=3, warmup=1, batch_size=4) if quick
+        "smollm2": Settings("smollm2", steps=6, warmup=1, batch_size=4) if quick
         else Settings("smollm2", steps=12, warmup=2, batch_size=8),
-        "tiny": Settings("tiny", steps=8, warmup=2, batch_size=8) if quick
+        "tiny": Settings("tiny", steps=16, warmup=3, batch_size=8) if quick
         else Settings("tiny", steps=60, warmup=5, batch_size=8),
     }
     return [table[s] for s in students]
