@@ -9,12 +9,14 @@ done only when its test step (or fit, for grids with ``test: null``) exited 0 an
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shlex
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -32,6 +34,7 @@ STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 TAIL_LINES = 30
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ def _call(argv: list[str], log_path: Path, run_dir: Path, status: dict[str, Any]
         log.write(f"$ {shlex.join(argv)}\n")
         log.flush()
         try:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    preexec_fn=_die_with_parent(os.getpid()))
         except OSError as err:
             log.write(f"cannot start: {err}\n")
             return 127
@@ -195,6 +199,21 @@ def _call(argv: list[str], log_path: Path, run_dir: Path, status: dict[str, Any]
                 proc.kill()
                 proc.wait()
             raise
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """On Linux, a step gets SIGTERM when the sweep dies, even by SIGKILL: an orphaned step would go on writing the
+    run directory while the next sweep runs the same run again."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the sweep died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def _finish(run_dir: Path, status: dict[str, Any], state: State, code: int | None,

@@ -101,7 +101,11 @@ def test_killed_sweep_reruns_only_the_unfinished_run(tmp_path, fake_program):
     status_path = pid_path.parent / "status.json"
     os.kill(sweep.pid, signal.SIGKILL)  # no chance to clean up: the status stays "running"
     sweep.wait()
-    os.kill(int(pid_path.read_text()), signal.SIGKILL)
+    step = int(pid_path.read_text())
+    deadline = time.time() + 20
+    while _alive(step):  # the orphaned step gets SIGTERM from the kernel and stops
+        assert time.time() < deadline, "the step outlived its sweep"
+        time.sleep(0.1)
     assert json.loads(status_path.read_text())["state"] == "running"
     grid = load_grid(grid_path)
     assert state_of(status_path.parent) == "pending"  # its process is gone
@@ -110,6 +114,14 @@ def test_killed_sweep_reruns_only_the_unfinished_run(tmp_path, fake_program):
     control()
     assert run_sweep(grid, grid.expand(), log=lambda _: None)["done"] == 2
     assert calls_of(calls) == ["fit granularity=3", "test granularity=3", "fit granularity=6", "test granularity=6"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def start_hanging_sweep(tmp_path: Path, grid_path: Path) -> tuple[subprocess.Popen, Path]:
