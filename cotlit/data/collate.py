@@ -33,6 +33,8 @@ class Collator:
     ``questions``, ``golds`` and ``choices`` (for scoring and predictions files).
 
     ``packed`` train batches are built from bins of rows (see :mod:`cotlit.data.packing`) and add ``position_ids``.
+    Train batches also carry ``real_tokens``, their number of non-padding tokens as a host-side int (counting them
+    from the device tensor would make every step wait for the accelerator).
     """
 
     def __init__(
@@ -69,6 +71,8 @@ class Collator:
             batch["input_ids"] = _pad(seqs, self.pad_id, width, left=False)
             batch["attention_mask"] = _pad([[1] * len(s) for s in seqs], 0, width, left=False)
             batch["labels"] = _pad(labels, IGNORE_INDEX, width, left=False)
+        if self.train:
+            batch["real_tokens"] = sum(len(row["input_ids"]) for row in rows)
         if self.generate:
             prompts = [row["input_ids"][: row["prompt_len"]] for row in rows]
             width = padded_length(max(map(len, prompts)), self.pad_multiple)

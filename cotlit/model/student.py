@@ -153,13 +153,16 @@ class StudentModule(L.LightningModule):
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._step_start = time.perf_counter()
 
+    def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
+        """Log real (non-padding) tokens per second of all ranks; the count comes from the host, so no device sync."""
+        elapsed = time.perf_counter() - self._step_start
+        self.log("train/tokens_per_s", batch["real_tokens"] * self.trainer.world_size / max(elapsed, 1e-9),
+                 prog_bar=True, batch_size=batch["input_ids"].shape[0])
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"], batch.get("position_ids"))
         size = batch["input_ids"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        elapsed = time.perf_counter() - self._step_start
-        real_tokens = batch["attention_mask"].sum().item() * self.trainer.world_size
-        self.log("train/tokens_per_s", real_tokens / max(elapsed, 1e-9), prog_bar=True, batch_size=size)
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=size)
         return loss
 

@@ -66,6 +66,7 @@ def test_labels_cover_exactly_the_target_tokens(tokenizer):
         assert prompt[len(prompt) - p :] == row["input_ids"][:p]
         assert batch["prompt_attention_mask"][i].sum().item() == p
     assert batch["ids"] == [dm.examples["train"][r["index"]].id for r in rows]
+    assert batch["real_tokens"] == int(batch["attention_mask"].sum()) == sum(len(r["input_ids"]) for r in rows)
 
 
 def test_the_end_token_ends_every_target_even_when_it_is_the_pad_token(tokenizer):

@@ -46,7 +46,9 @@ def losses(run_dir: Path) -> list[float]:
     import csv
 
     with (run_dir / "metrics.csv").open() as f:
-        return [float(r["train/loss"]) for r in csv.DictReader(f) if r.get("train/loss")]
+        rows = list(csv.DictReader(f))
+    assert all(float(r["train/tokens_per_s"]) > 0 for r in rows if r.get("train/loss"))
+    return [float(r["train/loss"]) for r in rows if r.get("train/loss")]
 
 
 @pytest.mark.parametrize("finetuning", ["lora", "qlora", "full"])

@@ -101,6 +101,7 @@ def test_packed_and_unpacked_losses_match(data, tiny_llama, attn):
     assert len(packed_items) < len(rows)
     packed = Collator(data.examples["train"], pad, train=True, generate=False, packed=True)([*packed_items])
     unpacked = Collator(data.examples["train"], pad, train=True, generate=False)(rows)
+    assert packed["real_tokens"] == unpacked["real_tokens"] == int(packed["attention_mask"].sum())
     with torch.no_grad():
         expected = example_token_losses(model, unpacked, packed_mask=False)
         got = example_token_losses(model, packed, packed_mask=True)
