@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.data.gold import field_value, join_key, lookup, read_gold
 from cotlit.data.loaders import read_records
 from cotlit.errors import CotlitError

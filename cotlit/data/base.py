@@ -17,7 +17,7 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from cotlit.data.collate import Collator
-from cotlit.data.example import FORMATS, LEVELS, CoTExample
+from cotlit.core import FORMATS, LEVELS, CoTExample
 from cotlit.data.packing import PackedRows
 from cotlit.data.prompts import Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from cotlit.data.example import CoTExample
+from cotlit.core import CoTExample
 from cotlit.data.packing import IGNORE_INDEX, packed_batch
 from cotlit.data.sampling import padded_length
 

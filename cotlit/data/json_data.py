@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cotlit.data.base import CoTDataModule
-from cotlit.data.example import CoTExample
+from cotlit.core import CoTExample
 
 
 @dataclass

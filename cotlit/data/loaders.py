@@ -1,7 +1,8 @@
 """Read CoT data into :class:`CoTExample` lists: alpaca JSON arrays, JSON Lines, LLaMA-Factory registry entries
 and Hugging Face datasets.
 
-Every target is split at its **last** ``The answer is`` into rationale and answer. A CoT target without the
+Every target is split into rationale and answer by :func:`cotlit.core.split_answer` (the last ``The answer is``,
+after cutting a runaway continuation). A CoT target without the
 trigger is kept whole as the rationale (answer from the task's extraction fallback), flagged with
 ``meta["trigger"] = False`` and counted in a warning; see :func:`count_no_trigger`. Nothing is dropped.
 """
@@ -10,23 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cotlit.data.example import FORMATS, LEVELS, CoTExample, example_id
+from cotlit.core import FORMATS, LEVELS, TRIGGER, CoTExample, example_id, split_answer, strip_answer
 from cotlit.data.naming import FileCondition, canonical_teacher, parse_file_name
 from cotlit.data.registry import RegistryEntry, resolve_entry
 from cotlit.errors import CotlitError
-from cotlit.tasks.base import TRIGGER, Task, get_task
+from cotlit.tasks.base import Task, get_task
 
 log = logging.getLogger(__name__)
 
-TRIGGER_PATTERN = re.compile(f"[{TRIGGER[0]}{TRIGGER[0].lower()}]{re.escape(TRIGGER[1:])}:?")
-"""``[Tt]he answer is:?``, the answer trigger of conventions (a)."""
 GOLD_FIELDS = ("gold", "label")
 """Fields read as the dataset's gold answer when no gold field is named."""
 
@@ -57,11 +55,8 @@ class Labels:
 
 def split_target(text: str) -> tuple[str, str] | None:
     """``"... so 145. The answer is 145."`` -> ``("... so 145.", "145")``; None when there is no trigger."""
-    matches = list(TRIGGER_PATTERN.finditer(text))
-    if not matches:
-        return None
-    last = matches[-1]
-    return text[: last.start()].strip(), _clean_answer(text[last.end() :])
+    split = split_answer(text)
+    return None if split is None else (split.rationale, split.answer)
 
 
 def count_no_trigger(examples: Sequence[CoTExample]) -> int:
@@ -192,7 +187,7 @@ def examples_from_records(
         if split is not None:
             rationale, answer = split
         elif condition.answer_only:
-            rationale, answer = "", _clean_answer(target)
+            rationale, answer = "", strip_answer(target)
         else:
             extracted = task.extract(target).answer if task else None
             rationale, answer = target.strip(), extracted or ""
@@ -277,10 +272,6 @@ def _gold(record: dict[str, Any], field: str | None, task: Task | None, index: i
     if not isinstance(value, (str, int, float, bool)):
         raise CotlitError(f"expected a gold answer, got {_kind(value)}", path=where, record=index, field=field)
     return task.normalize_gold(value) if task else str(value)
-
-
-def _clean_answer(text: str) -> str:
-    return text.strip().rstrip(".").strip()
 
 
 def _json_lines(text: str, path: Path) -> list[Any]:

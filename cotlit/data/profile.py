@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cotlit.data.example import CoTExample
+from cotlit.core import CoTExample
 from cotlit.tasks.base import Task
 
 _STEP_MARKER = re.compile(r"\bstep\s*(\d{1,2})\b|(?<!\d)(\d{1,2})[.)](?=\s|[A-Z])", re.IGNORECASE)

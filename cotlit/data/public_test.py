@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cotlit.data.example import CoTExample
+from cotlit.core import CoTExample
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Task
 

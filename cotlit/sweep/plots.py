@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cotlit.data.example import FORMATS
+from cotlit.core import FORMATS
 from cotlit.sweep.results import Cell, row_label
 
 _MARKERS = "osD^v<>Ph*X"

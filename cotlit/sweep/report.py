@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cotlit.data.example import FORMATS
+from cotlit.core import FORMATS
 from cotlit.sweep import plots
 from cotlit.sweep.results import Cell, Collection, Condition, collect, pool, row_label
 from cotlit.sweep.stats import bootstrap_ci

@@ -6,7 +6,7 @@
 True
 """
 
-from cotlit.data.example import FORMATS, LEVELS
+from cotlit.core import FORMATS, LEVELS
 from cotlit.synthetic.generate import SPLITS, generate_problems, split_of
 from cotlit.synthetic.problem import ArithmeticProblem, Quantity, Step
 from cotlit.synthetic.teacher import TASK, TEACHER, solve, teacher_example

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cotlit.data.example import FORMATS, LEVELS, CoTExample, example_id
+from cotlit.core import FORMATS, LEVELS, TRIGGER, CoTExample, example_id
 from cotlit.errors import CotlitError
 from cotlit.synthetic.problem import ArithmeticProblem, Quantity, Step
-from cotlit.tasks.base import TRIGGER
 
 TASK = "arithmetic"
 TEACHER = "program"

@@ -1,7 +1,8 @@
 """The task interface: what every task knows about its answers, and the task registry.
 
 A task is one small file in ``cotlit/tasks/`` that subclasses :class:`Task` and is decorated with
-:func:`register_task`. The core never names a concrete task.
+:func:`register_task`; ``cotlit/tasks/__init__.py`` imports the built-in ones, so importing this module (which
+imports its package first) fills the registry. The core never names a concrete task.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from cotlit.errors import CotlitError
+
 AnswerKind = Literal["number", "choice", "boolean", "latex"]
 
-TRIGGER = "The answer is"
-"""The sentence every training target ends with: ``... The answer is X``."""
+PAPER_STOP_STRINGS: tuple[str, ...] = ("USER:", "ASSISTANT:", "### Instruction:", "Response:", "<start_of_turn>",
+                                       "[INST]", "\n\nProblem", "\nProblem", "Problem:", "<|eot_id|>", "####")
+"""The stop strings of the paper's vLLM decoding (MAmmoTH2 ``run_open.py``, conventions (g))."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class Task(ABC):
     answer_kind: ClassVar[AnswerKind]
     max_new_tokens: ClassVar[int] = 512
     """Default generation budget for this task's evaluation."""
+    paper_max_new_tokens: ClassVar[int] = 1024
+    """The paper's generation budget (its README: 1024 for math, 640 for commonsense), used with paper scoring."""
+    paper_num_beams: ClassVar[int] = 5
+    """The paper's beam width (vLLM ``use_beam_search=True, best_of=5``), used with paper scoring."""
+    paper_stop_strings: ClassVar[tuple[str, ...]] = PAPER_STOP_STRINGS
+    """The paper's string stop sequences, used with paper scoring."""
     choice_letters: ClassVar[str] = ""
     """Valid choice letters for multiple-choice tasks (e.g. ``"ABCDE"``), empty otherwise."""
 
@@ -109,7 +119,6 @@ def register_task(cls: type[Task]) -> type[Task]:
 
 def task_names() -> list[str]:
     """Names of every registered task, sorted."""
-    _load_builtin_tasks()
     return sorted(_REGISTRY)
 
 
@@ -123,16 +132,9 @@ def get_task(name: str, *, paper_compat: bool = False) -> Task:
 
     ``paper_compat=True`` gives the paper's scoring rules (MAmmoTH for math, the commonsense regex otherwise).
     """
-    from cotlit.errors import CotlitError
-
-    _load_builtin_tasks()
     try:
         cls = _REGISTRY[name.lower()]
     except KeyError:
         raise CotlitError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(_REGISTRY))}") from None
     return cls(paper_compat=paper_compat)
 
-
-def _load_builtin_tasks() -> None:
-    import cotlit.tasks  # noqa: F401  (importing the package registers the built-in tasks)
-    import cotlit.synthetic.task  # noqa: F401  (the built-in synthetic arithmetic task)

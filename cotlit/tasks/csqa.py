@@ -21,6 +21,7 @@ class CommonsenseQA(ChoiceTask):
     name = "csqa"
     choice_letters = "ABCDE"
     max_new_tokens = 320
+    paper_max_new_tokens = 640
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         return instruction_label(self, record, index)

@@ -22,6 +22,7 @@ class OpenBookQA(ChoiceTask):
     name = "obqa"
     choice_letters = "ABCD"
     max_new_tokens = 320
+    paper_max_new_tokens = 640
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         return instruction_label(self, record, index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cotlit.core import example_id
 from cotlit.errors import CotlitError
 
 
@@ -25,8 +26,6 @@ def field(record: Any, index: int, name: str, types: type | tuple[type, ...] = s
 
 def record_id(task: str, record: dict[str, Any], index: int, question: str, id_field: str = "id") -> str:
     """The record's own id (``id_field``) when it has one, else :func:`example_id` of the question."""
-    from cotlit.data.example import example_id  # lazy: cotlit.data.example imports cotlit.tasks
-
     if id_field in record:
         value = field(record, index, id_field, (str, int))
         return str(value)

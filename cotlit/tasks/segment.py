@@ -1,45 +1,27 @@
 """Where the final answer sits in a generated text: the part after the trigger ``The answer is``.
 
-cotlit's rule (``conventions.md`` (a), rules 2-4) and the two rules of the paper's evaluation scripts
-(MAmmoTH for math, a single regex for commonsense) live here, shared by every answer kind.
+cotlit's rule (``conventions.md`` (a), rules 2-4) is :func:`cotlit.core.split_answer`; the two rules of the
+paper's evaluation scripts (MAmmoTH for math, a single regex for commonsense) live here, shared by every answer
+kind.
 """
 
 from __future__ import annotations
 
 import re
 
-TRIGGER_RE = re.compile(r"[Tt]he answer is:?")
-"""cotlit's trigger: ``The answer is`` with a case-insensitive first letter and an optional colon."""
-BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+from cotlit.core import TRIGGER_RE, split_answer
+
 MAMMOTH_TRIGGERS = ("choice is", "answer is")
 """MAmmoTH's ``direct_answer_trigger_for_fewshot``: lower-case substrings, matched anywhere."""
 COMMONSENSE_PAPER_RE = re.compile(r"[Tt]he answer is ([A-E]|True|False)")
 """The paper's commonsense scorer (``run_reasoning.py``): first match, case-sensitive, no fallback."""
 
 
-def strip_answer(text: str) -> str:
-    """Strip spaces and a trailing ``.`` or ``/`` from an answer segment."""
-    return text.strip().rstrip("./").strip()
-
-
 def answer_segment(text: str, trigger: re.Pattern[str] = TRIGGER_RE) -> str | None:
-    """The stripped text after the last trigger, or ``None`` when there is no trigger.
-
-    With several triggers the text is first cut at the first blank line that follows the first trigger's
-    answer (a runaway continuation usually starts a new paragraph), then the last remaining trigger counts:
-    ``The answer is 15.\\n\\nQ: ... The answer is 7`` -> ``15``.
-    """
-    matches = list(trigger.finditer(text))
-    if not matches:
-        return None
-    if len(matches) > 1:
-        start = matches[0].end()
-        start += len(text[start:]) - len(text[start:].lstrip())
-        blank = BLANK_LINE_RE.search(text, start)
-        if blank is not None:
-            text = text[: blank.start()]
-            matches = [match for match in matches if match.end() <= blank.start()]
-    return strip_answer(text[matches[-1].end() :])
+    """The stripped text after the trigger that introduces the answer (:func:`cotlit.core.split_answer`), or
+    ``None`` when there is no trigger: ``The answer is 15.\\n\\nQ: ... The answer is 7`` -> ``15``."""
+    split = split_answer(text, trigger)
+    return None if split is None else split.answer
 
 
 def first_line(segment: str) -> str:

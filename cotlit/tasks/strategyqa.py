@@ -21,6 +21,7 @@ from cotlit.tasks.records import field, instruction_label
 class StrategyQA(BooleanTask):
     name = "strategyqa"
     max_new_tokens = 320
+    paper_max_new_tokens = 640
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         label = field(record, index, "label", (str, bool))

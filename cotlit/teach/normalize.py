@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cotlit.tasks.base import TRIGGER, Task
-from cotlit.tasks.segment import BLANK_LINE_RE, TRIGGER_RE
+from cotlit.core import compose_target, split_answer
+from cotlit.tasks.base import Task
 
 
 @dataclass(frozen=True)
@@ -18,28 +18,25 @@ class Normalised:
     @property
     def target(self) -> str:
         """The training target: the rationale, then ``The answer is X``."""
-        final = f"{TRIGGER} {self.answer}"
-        return f"{self.rationale} {final}" if self.rationale else final
+        return compose_target(self.rationale, self.answer)
 
 
 def normalise(text: str | None, task: Task, choices: tuple[str, ...] | None = None) -> Normalised | str:
     """Split ``text`` at its answer trigger; a failure reason (``empty``, ``no-trigger``, ``no-answer``) otherwise.
 
-    The answer is the task's extraction (conventions (a): with several triggers, the text is first cut at the first
-    blank line after the first trigger, then the **last** remaining trigger counts); the rationale is the text
-    before the first trigger, so the target holds exactly one ``The answer is``. Text after the answer is dropped.
+    The answer is the task's extraction (its segment comes from :func:`cotlit.core.split_answer`); the rationale is
+    the text before the first trigger (``split.lead``), so the target holds exactly one ``The answer is``. Text
+    after the answer is dropped.
     """
     if text is None or not text.strip():
         return "empty"
-    first = TRIGGER_RE.search(text)
-    if first is None:
+    split = split_answer(text)
+    if split is None:
         return "no-trigger"
-    blank = BLANK_LINE_RE.search(text, first.end())
-    kept = text if blank is None else text[: blank.start()]
-    extraction = task.extract(kept, choices)
+    extraction = task.extract(text, choices)
     if extraction.answer is None or not extraction.format_ok:
         return "no-answer"
-    return Normalised(text[: first.start()].strip(), extraction.answer)
+    return Normalised(split.lead, extraction.answer)
 
 
 def check(

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from cotlit.tasks.base import TRIGGER
+from cotlit.core import TRIGGER
 
 Family = Literal["math", "choice", "boolean"]
 FAMILIES: tuple[str, ...] = ("math", "choice", "boolean")

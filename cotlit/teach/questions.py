@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Task
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from cotlit.data.example import FORMATS, LEVELS, CoTExample
+from cotlit.core import FORMATS, LEVELS, CoTExample
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Task, get_task
 from cotlit.teach.backends.base import Backend, BackendConfig, Completion, Request, Sampling, make_backend

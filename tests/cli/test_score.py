@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cotlit.cli import main
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture) -> dict:

@@ -8,7 +8,7 @@ import pytest
 
 from cotlit.data.arithmetic import ArithmeticData
 from cotlit.data.collate import IGNORE_INDEX, Collator
-from cotlit.data.example import CoTExample
+from cotlit.core import CoTExample
 from cotlit.data.json_data import JsonData
 from cotlit.data.prompts import STYLES, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency

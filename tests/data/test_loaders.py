@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.data.loaders import (
     Fields,
     Labels,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.errors import CotlitError
 from cotlit.synthetic import generate_problems
 from cotlit.tasks.base import get_task, task_names

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from cotlit.data.example import FORMATS, LEVELS, example_id
+from cotlit.core import FORMATS, LEVELS, example_id
 from cotlit.errors import CotlitError
 from cotlit.synthetic import ArithmeticProblem, generate_problems, solve, teacher_example
 from cotlit.tasks.base import get_task

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.errors import CotlitError
 from cotlit.tasks import get_task, task_names
 from cotlit.tasks.segment import answer_segment, mammoth_segment

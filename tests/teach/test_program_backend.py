@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cotlit.data.example import FORMATS, LEVELS
+from cotlit.core import FORMATS, LEVELS
 from cotlit.data.loaders import load_examples
 from cotlit.errors import CotlitError
 from cotlit.synthetic.generate import generate_problems

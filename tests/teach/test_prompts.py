@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from cotlit.data.example import LEVELS
+from cotlit.core import LEVELS
 from cotlit.tasks.base import get_task
 from cotlit.teach.limits import RateLimiter, backoff_delay, parse_retry_after
 from cotlit.teach.normalize import Normalised, check, normalise

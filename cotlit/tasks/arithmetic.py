@@ -1,4 +1,5 @@
-"""The ``arithmetic`` task: numeric answers as SVAMP/GSM8K, test records in the dict form of a problem.
+"""The ``arithmetic`` task (cotlit's synthetic word problems): numeric answers as SVAMP/GSM8K, test records in
+the dict form of a :class:`~cotlit.synthetic.problem.ArithmeticProblem`.
 
 ``max_new_tokens=768``: the longest teacher targets (L6 ``bsm``, 4 operations) are about 430 words.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cotlit.data.example import example_id
+from cotlit.core import example_id
 from cotlit.synthetic.problem import ArithmeticProblem
 from cotlit.tasks.base import TestItem, register_task
 from cotlit.tasks.numbers import NumberTask
