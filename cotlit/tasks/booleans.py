@@ -2,7 +2,8 @@
 
 cotlit: the first of true/false/yes/no after the trigger, case-insensitive, normalised to ``"True"`` or
 ``"False"``. Negations (``is not true``) are not special-cased. ``paper_compat``: only a capitalised
-``True``/``False`` directly after ``The answer is `` counts (the paper's commonsense regex).
+``True``/``False`` directly after ``The answer is `` counts (the paper's commonsense regex, after its output
+cleaning; see :func:`cotlit.tasks.paper_rules.commonsense_label`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Extraction, Task
-from cotlit.tasks.segment import answer_segment, commonsense_paper_answer
+from cotlit.tasks.paper_rules import commonsense_label
+from cotlit.tasks.segment import answer_segment
 
 BOOLEAN_RE = re.compile(r"\b(true|false|yes|no)\b", re.IGNORECASE)
 _VALUES = {"true": "True", "yes": "True", "false": "False", "no": "False"}
@@ -34,7 +36,7 @@ class BooleanTask(Task):
 
     def extract(self, text: str, choices: tuple[str, ...] | None = None) -> Extraction:
         if self.paper_compat:
-            answer = commonsense_paper_answer(text)
+            answer = commonsense_label(text)
             return Extraction(answer, answer is not None, "trigger" if answer else "none")
         segment = answer_segment(text)
         if segment is not None:
@@ -44,11 +46,16 @@ class BooleanTask(Task):
         return Extraction(found[-1], False, "last") if found else Extraction(None, False, "none")
 
     def normalize_gold(self, gold: Any) -> str:
+        """cotlit: ``"True"``/``"False"`` from true/false/yes/no; paper (``run_reasoning.py``): the label verbatim.
+
+        A JSON boolean label becomes ``"True"``/``"False"`` under both rules (the paper's files hold strings;
+        its ``==`` would never match a boolean, which is a file quirk, not a rule).
+        """
         if isinstance(gold, bool):
             return str(gold)
         if isinstance(gold, str):
-            if self.paper_compat:
-                return gold.strip()
+            if self.paper_compat and gold.strip():
+                return gold
             if gold.strip().lower() in _VALUES:
                 return _VALUES[gold.strip().lower()]
         raise CotlitError(f"{self.name}: gold answer must be True or False, got {gold!r}")

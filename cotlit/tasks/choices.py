@@ -14,11 +14,11 @@ from typing import Any, ClassVar, Literal
 
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Extraction, Task
-from cotlit.tasks.segment import answer_segment, commonsense_paper_answer, first_line, mammoth_segment
+from cotlit.tasks.paper_rules import commonsense_label, paper_equal, paper_letter
+from cotlit.tasks.segment import answer_segment, first_line
 
 OPTION_RE = re.compile(r"\s*\(?([A-J])\)\s*(.*)", re.DOTALL)
 """One AQuA-style option string: ``"A)21"``, ``"(B) 3 km"``."""
-MAMMOTH_LETTER_RE = re.compile(r"\b(A|B|C|D|E|F|G|H|I|J)\b")
 
 
 @lru_cache(maxsize=None)
@@ -64,8 +64,10 @@ class ChoiceTask(Task):
     Extraction: the first valid letter after the trigger; else, when the option texts are given, the option
     whose text the answer line repeats (``method="option_text"``); with no trigger, the last valid letter of
     the whole text (``format_ok=False``). With ``choices`` the valid letters are cut to their number.
-    ``paper_compat``: :attr:`paper_rule` ``"mammoth"`` (AQuA: upper-cased text, ``\\b[A-J]\\b``, first after
-    the trigger else last) or ``"commonsense"`` (first ``[Tt]he answer is ([A-E]|True|False)``, exact match).
+    ``paper_compat``: :attr:`paper_rule` ``"mammoth"`` (AQuA, MAmmoTH2 ``answer_clean``: upper-cased text,
+    ``\\b[A-J]\\b``, first after the trigger else last) or ``"commonsense"`` (``run_reasoning.py``: the
+    first ``[Tt]he answer is ([A-E]|True|False)`` of the cleaned output, ``==`` to the label); see
+    :mod:`cotlit.tasks.paper_rules`.
     """
 
     answer_kind = "choice"
@@ -90,19 +92,20 @@ class ChoiceTask(Task):
 
     def _extract_paper(self, text: str) -> Extraction:
         if self.paper_rule == "commonsense":
-            answer = commonsense_paper_answer(text)
+            answer = commonsense_label(text)
             return Extraction(answer, answer is not None, "trigger" if answer else "none")
-        segment, flag = mammoth_segment(text)
-        found = MAMMOTH_LETTER_RE.findall(segment.upper())
-        if not found:
+        answer, flag = paper_letter(text)
+        if answer is None:
             return Extraction(None, False, "none")
-        return Extraction(found[0], True) if flag else Extraction(found[-1], False, "last")
+        return Extraction(answer, flag, "trigger" if flag else "last")
 
     def normalize_gold(self, gold: Any) -> str:
-        if not isinstance(gold, str):
+        """cotlit: the letter, from ``B``, ``(b)``, ``D.``; paper: the label verbatim (``run_reasoning.py``,
+        MAmmoTH2 ``data_loader.py`` for AQuA's ``correct``)."""
+        if not isinstance(gold, str) or not gold.strip():
             raise CotlitError(f"{self.name}: gold answer must be a letter, got {gold!r}")
-        if self.paper_compat and self.paper_rule == "commonsense":
-            return gold.strip()
+        if self.paper_compat:
+            return gold
         letter = gold.strip().strip("()").rstrip(".:)").strip().upper()
         if len(letter) != 1 or letter not in self.choice_letters:
             raise CotlitError(f"{self.name}: gold answer {gold!r} is not one of the letters {self.choice_letters}")
@@ -110,5 +113,5 @@ class ChoiceTask(Task):
 
     def equal(self, prediction: str, gold: str) -> bool:
         if self.paper_compat and self.paper_rule == "mammoth":
-            return prediction.lower() == gold.lower()
+            return paper_equal(prediction, gold)
         return prediction == gold

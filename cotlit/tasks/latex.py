@@ -1,4 +1,4 @@
-"""LaTeX answers (MATH): brace-matched ``\\boxed{}``, string normalisation, and the paper's MAmmoTH rules.
+"""LaTeX answers (MATH): brace-matched ``\\boxed{}`` and cotlit's string normalisation.
 
 Comparison is exact string equality after :func:`normalize_latex` (the paper's metric). Nothing here parses
 or evaluates the text symbolically.
@@ -22,12 +22,12 @@ MATH_DELIMITERS_RE = re.compile(r"\$+(.+?)\$+|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.D
 LAST_NUMBER_RE = re.compile(r"-?\d*\.?\d+")
 
 
-def matching_brace(text: str, start: int, escapes: bool = True) -> int | None:
-    """Index of the ``}`` closing the ``{`` at ``start``, or ``None``; ``escapes`` skips ``\\{`` and ``\\}``."""
+def matching_brace(text: str, start: int) -> int | None:
+    """Index of the ``}`` closing the ``{`` at ``start``, or ``None``; escaped ``\\{`` and ``\\}`` are skipped."""
     depth, i = 0, start
     while i < len(text):
         char = text[i]
-        if escapes and char == "\\":
+        if char == "\\":
             i += 2
             continue
         if char == "{":
@@ -148,83 +148,3 @@ def last_number(text: str) -> str | None:
     """The last number of the text (the fallback when there is neither trigger nor box)."""
     numbers = LAST_NUMBER_RE.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))
     return numbers[-1] if numbers else None
-
-
-def mammoth_math_answer(segment: str, answer_flag: bool) -> str:
-    """MAmmoTH's ``extract_math_answer``: text after the last ``boxed`` (brace-matched, or up to ``$``),
-    else after the last ``=`` when there was a trigger, else the last number; then :func:`hendrycks_strip`."""
-    if "boxed" in segment:
-        rest = segment.split("boxed")[-1]
-        if not rest:
-            return ""
-        if rest[0] == "{":
-            end = matching_brace(rest, 0, escapes=False)
-            answer = rest[1:end] if end is not None else rest[1:]
-        else:
-            answer = rest.split("$")[0].strip()
-    elif answer_flag:
-        answer = segment.split("=")[-1].strip()
-        if re.match(r"[\d\.]+\s\D+$", answer):
-            answer = answer.split(" ")[0]
-    else:
-        numbers = LAST_NUMBER_RE.findall(segment)
-        answer = numbers[-1] if numbers else ""
-    return hendrycks_strip(answer)
-
-
-def _hendrycks_fix_fracs(string: str) -> str:
-    parts = string.split("\\frac")
-    out = parts[0]
-    for part in parts[1:]:
-        out += "\\frac"
-        if part[:1] == "{":
-            out += part
-        elif len(part) < 2:
-            return string
-        elif part[1] == "{":
-            out += "{" + part[0] + "}" + part[1:]
-        else:
-            out += "{" + part[0] + "}{" + part[1] + "}" + part[2:]
-    return out
-
-
-def _hendrycks_fix_sqrt(string: str) -> str:
-    parts = string.split("\\sqrt")
-    out = parts[0]
-    for part in parts[1:]:
-        out += "\\sqrt" + (part if part[:1] == "{" or not part else "{" + part[0] + "}" + part[1:])
-    return out
-
-
-def hendrycks_strip(string: str) -> str:
-    """Hendrycks' ``_strip_string`` as MAmmoTH uses it (the paper's MATH normalisation), step by step.
-
-    Where the original raises (two ``\\text{ `` units, a non-integer ``a/b``), that step leaves the string
-    unchanged, as the callers' ``try``/``except`` does.
-    """
-    string = string.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
-    string = string.replace("tfrac", "frac").replace("dfrac", "frac")
-    string = string.replace("\\left", "").replace("\\right", "")
-    string = string.replace("^{\\circ}", "").replace("^\\circ", "").replace("\\$", "")
-    units = string.split("\\text{ ")
-    if len(units) == 2:
-        string = units[0]
-    string = string.replace("\\%", "").replace("%", "")
-    string = string.replace(" .", " 0.").replace("{.", "{0.")
-    if not string:
-        return string
-    if string[0] == ".":
-        string = "0" + string
-    sides = string.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
-        string = sides[1]
-    string = _hendrycks_fix_sqrt(string).replace(" ", "")
-    string = _hendrycks_fix_fracs(string)
-    if string == "0.5":
-        string = "\\frac{1}{2}"
-    parts = string.split("/")
-    if len(parts) == 2 and all(re.fullmatch(r"-?\d+", part) for part in parts):
-        numerator, denominator = int(parts[0]), int(parts[1])
-        if string == f"{numerator}/{denominator}":
-            string = f"\\frac{{{numerator}}}{{{denominator}}}"
-    return string

@@ -1,8 +1,9 @@
 """Numeric answers (SVAMP, GSM8K): finding, normalising and comparing numbers, and the numeric task base.
 
 cotlit: thousands separators removed, ``$``/``%``/units ignored, ``3/4`` evaluated, values compared with a
-relative tolerance of 1e-6. ``paper_compat``: MAmmoTH's regex ``-?\\d+/?\\.?\\d*`` on the comma-free text,
-``delete_extra_zero`` and exact string equality.
+relative tolerance of 1e-6. ``paper_compat``: the paper's rules (:mod:`cotlit.tasks.paper_rules`): the first
+number ``-?\\d+/?\\.?\\d*`` after the last trigger (else the last of the text), ``delete_extra_zero``, and
+case-insensitive string equality.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from typing import Any, ClassVar
 
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Extraction, Task
-from cotlit.tasks.segment import answer_segment, first_line, mammoth_segment
+from cotlit.tasks.paper_rules import PAPER_TRIGGERS, delete_extra_zero, paper_equal, paper_number
+from cotlit.tasks.segment import answer_segment, first_line
 
 THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 NUMBER_RE = re.compile(r"(?:(?<![\w.])-)?(?<![\d.])(?:\d+(?:\.\d+)?|\.\d+)(?:/\d+(?:\.\d+)?)?")
 """Optional sign (not after a word: ``10-12`` gives 10 and 12), decimals, ``.5`` and a ``/denominator``."""
 CALCULATOR_RE = re.compile(r"<<[^<>]*>>")
 """GSM8K calculator notes ``<<a*b=c>>``: never answers."""
-MAMMOTH_NUMBER_RE = re.compile(r"-?\d+/?\.?\d*")
 RELATIVE_TOLERANCE = Decimal("1e-6")
 
 
@@ -65,25 +66,6 @@ def equation_result(segment: str) -> str:
     return line.rsplit("=", 1)[1] if "=" in line else segment
 
 
-def mammoth_delete_extra_zero(text: str) -> str:
-    """MAmmoTH's ``delete_extra_zero``: ``"145.0"`` -> ``"145"``, ``"2.50"`` -> ``"2.5"``, non-numbers unchanged."""
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    short = str(value).rstrip("0")
-    return str(int(short.rstrip("."))) if short.endswith(".") else str(float(short))
-
-
-def mammoth_numbers(text: str) -> tuple[str | None, bool]:
-    """MAmmoTH's numeric answer: ``(answer, answer_flag)``; first number after the trigger, else the last."""
-    segment, flag = mammoth_segment(text)
-    numbers = [mammoth_delete_extra_zero(n) for n in MAMMOTH_NUMBER_RE.findall(segment.replace(",", ""))]
-    if not numbers:
-        return None, flag
-    return (numbers[0] if flag else numbers[-1]).rstrip(".").rstrip("/"), flag
-
-
 class NumberTask(Task):
     """A task whose answer is one number.
 
@@ -95,10 +77,12 @@ class NumberTask(Task):
     answer_kind = "number"
     secondary_trigger: ClassVar[re.Pattern[str] | None] = None
     """A dataset-native answer marker used as a flagged fallback (``format_ok=False``)."""
+    paper_triggers: ClassVar[tuple[str, ...]] = PAPER_TRIGGERS
+    """The paper's triggers for this task (``run_open.py``: GSM8K adds ``####``)."""
 
     def extract(self, text: str, choices: tuple[str, ...] | None = None) -> Extraction:
         if self.paper_compat:
-            answer, flag = mammoth_numbers(text)
+            answer, flag = paper_number(text, self.paper_triggers)
             if answer is None:
                 return Extraction(None, False, "none")
             return Extraction(answer, flag, "trigger" if flag else "last")
@@ -116,17 +100,31 @@ class NumberTask(Task):
         return Extraction(numbers[-1], False, "last") if numbers else Extraction(None, False, "none")
 
     def normalize_gold(self, gold: Any) -> str:
+        """cotlit: the number's value; paper (MAmmoTH2 ``data_loader.py``): commas removed, ``delete_extra_zero``.
+
+        Where the paper would keep a gold that is no number (and score it wrong forever), cotlit raises.
+        """
         if isinstance(gold, bool) or not isinstance(gold, (int, float, str)):
             raise CotlitError(f"{self.name}: gold answer must be a number, got {gold!r}")
         text = str(gold)
         if self.paper_compat:
-            return mammoth_delete_extra_zero(text.replace(",", "").strip())
-        number = normalize_number(THOUSANDS_RE.sub("", text).lstrip("$").rstrip("%"))
+            number: str | None = delete_extra_zero(text.replace(",", ""))
+            number = number if _is_float(number) else None
+        else:
+            number = normalize_number(THOUSANDS_RE.sub("", text).lstrip("$").rstrip("%"))
         if number is None:
             raise CotlitError(f"{self.name}: gold answer is not a number: {gold!r}")
         return number
 
     def equal(self, prediction: str, gold: str) -> bool:
         if self.paper_compat:
-            return prediction.lower() == gold.lower()
+            return paper_equal(prediction, gold)
         return numbers_equal(prediction, gold)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

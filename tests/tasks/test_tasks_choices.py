@@ -67,10 +67,10 @@ def test_option_text_fallback(text, choices, answer, method):
 
 # (completion, gold, cotlit correct, paper_compat correct)
 AQUA_PAPER = [
-    ("The answer is a total of 12 (C)", "C", True, False),  # MAmmoTH upper-cases and finds "A"
+    ("The answer is a total of 12 (C)", "C", True, False),  # the paper upper-cases and finds "A"
     ("The answer is (B)", "B", True, True),
-    ("the choice is D, not E", "D", False, True),  # MAmmoTH also triggers on "choice is"
-    ("I pick b. The answer is c", "C", False, True),  # MAmmoTH upper-cases: "C"
+    ("the choice is D, not E", "D", False, False),  # no trigger: the last letter, E
+    ("I pick b. The answer is c", "C", False, True),  # the paper upper-cases: "C"
     ("Steps... so it is B", "B", True, True),  # no trigger: last letter in both
 ]
 COMMONSENSE_PAPER = [

@@ -6,7 +6,7 @@ import pytest
 
 from cotlit.errors import CotlitError
 from cotlit.tasks import get_task
-from cotlit.tasks.numbers import find_numbers, mammoth_delete_extra_zero, normalize_number, numbers_equal
+from cotlit.tasks.numbers import find_numbers, normalize_number, numbers_equal
 
 
 @pytest.mark.parametrize(
@@ -118,13 +118,13 @@ def test_gsm8k_extract(text, answer, format_ok, method):
 
 # (completion, gold, cotlit correct, paper_compat correct)
 PAPER_DIFFERENCES = [
-    ("The answer is 2 + 3 = 5", 5, True, False),  # MAmmoTH takes the first number, 2
-    ("The answer is 3/4", 0.75, True, False),  # MAmmoTH keeps "3/4" as a string
-    ("The answer is .5", 0.5, True, False),  # MAmmoTH's regex reads "5"
+    ("The answer is 2 + 3 = 5", 5, True, False),  # the paper takes the first number, 2
+    ("The answer is 3/4", 0.75, True, True),  # both evaluate the fraction
+    ("The answer is .5", 0.5, True, False),  # the paper's regex reads "5"
     ("The answer is 1,000", 1000, True, True),
     ("The answer is 145.00", 145.0, True, True),
-    ("Some text 8.\n\nThe answer is 4. The answer is 4", 4, True, False),  # MAmmoTH cuts at the blank line
-    ("The final answer is 12, not 13", 12, False, True),  # MAmmoTH's trigger is any "answer is"
+    ("Some text 8.\n\nThe answer is 4. The answer is 4", 4, True, False),  # the paper cuts at the blank line
+    ("The final answer is 12, not 13", 12, False, False),  # neither trigger: the last number, 13
     ("The answer is 0.1 + 0.2", 0.1, True, True),
     ("The answer is 12.0000001", 12, True, False),  # tolerance vs exact string
 ]
@@ -134,14 +134,6 @@ PAPER_DIFFERENCES = [
 def test_svamp_paper_compat_differences(text, gold, cotlit, paper):
     assert get_task("svamp").score(text, gold).correct is cotlit
     assert get_task("svamp", paper_compat=True).score(text, gold).correct is paper
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("145.0", "145"), ("2.50", "2.5"), ("3/4", "3/4"), ("-0", "0"), ("7", "7"), ("x", "x")],
-)
-def test_mammoth_delete_extra_zero(text, expected):
-    assert mammoth_delete_extra_zero(text) == expected
 
 
 @pytest.mark.parametrize("paper_compat", [False, True])
