@@ -133,7 +133,7 @@ PAPER = [
     ("The answer is \\boxed{\\frac{1}{2}}", "\\frac{1}{2}", True, True),
     ("The answer is 0.5", "\\frac{1}{2}", False, False),  # strings: 0.5 is not \\frac{1}{2}
     ("The answer is 10 degrees", "10", True, True),
-    ("The answer is x \\rightarrow 3", "x\\rightarrow3", True, True),  # "\\right" is cut from both sides
+    ("The answer is x \\rightarrow 3", "x\\rightarrow3", True, False),  # "\\right" is cut from the prediction only
     ("The answer is 5 \\text{ cm} and 6 \\text{ cm}", "5", False, True),  # the paper cuts at the first unit
     ("\\boxed{3}\n\nThe answer is 4. The answer is 4", "4", True, False),  # the paper cuts at the blank line
     ("The answer is 1,000", "1000", True, False),
