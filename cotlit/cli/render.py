@@ -46,12 +46,18 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"renderer: {info['renderer']}")
-    print(f"{'split':<6} {'examples':>8} {'dropped':>8} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>6}  (tokens)")
+    print(f"renderer: {info['renderer']} | test prompts: {info['eval_prompt']} | targets: {info['target_style']}")
+    print(f"{'split':<6} {'examples':>8} {'skipped':>8} {'dropped':>8} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>6}"
+          "  (tokens)")
     for split, entry in info["splits"].items():
         cells = [entry.get(k) for k in ("tokens_p50", "tokens_p90", "tokens_p99", "tokens_max")]
         shown = " ".join(f"{c:>7.0f}" if c is not None else f"{'-':>7}" for c in cells[:3])
-        print(f"{split:<6} {entry['examples']:>8} {entry['dropped']:>8} {shown} {cells[3] or '-':>6}")
+        print(f"{split:<6} {entry['examples']:>8} {entry['skipped']:>8} {entry['dropped']:>8} {shown} "
+              f"{cells[3] or '-':>6}")
+    print(f"skipped = bad records (missing, empty or mistyped field); dropped = longer than max_length. "
+          f"Train targets changed from the source's output by the cotlit style: "
+          f"{info['targets_changed_by_cotlit_style']}; CoT targets without an answer trigger: "
+          f"{info['targets_without_trigger']}; test questions also in training: {info['test_overlap_with_train']}")
     if "padding_efficiency" in info:
         print(f"train CoT length: {info['train_cot_words']:.1f} words (mean)")
         print(f"padding efficiency at batch size {datamodule.batch_size}: {info['padding_efficiency']:.4f} "

@@ -17,9 +17,9 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from cotlit.data.collate import Collator
-from cotlit.core import FORMATS, LEVELS, CoTExample
+from cotlit.core import FORMATS, LEVELS, TARGET_STYLES, CoTExample, TargetStyle
 from cotlit.data.packing import PackedRows
-from cotlit.data.prompts import Renderer
+from cotlit.data.prompts import EvalPrompt, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
 
@@ -66,11 +66,24 @@ class CoTDataModule(L.LightningDataModule):
     example attending only to itself; batch_size then counts packed rows. Off by default (the paper does not pack)."""
     num_workers: int = 0
     """DataLoader worker processes."""
+    target_style: TargetStyle = "cotlit"
+    """Training targets: ``cotlit`` (default) = the rationale then ``The answer is X``, one trigger, appended where
+    the source had none; ``paper`` = the source's ``output`` verbatim, as the paper trained with LLaMA-Factory
+    (answer-only = the bare answer, MATH human = the solution as written)."""
+    eval_prompt: EvalPrompt = "train"
+    """Test prompts: ``train`` (default) = exactly the training prompt; ``paper`` = the paper's evaluation prompt
+    (``prompt_utils.get_prompt``: a system turn for llama3, ``### Response: \\n`` for alpaca, an extra newline for
+    gemma), which the student never saw in training."""
+    on_bad_record: Literal["skip", "error"] = "skip"
+    """A bad training record (missing, empty or mistyped field): skip it and count it (default, as LLaMA-Factory
+    does), or fail on it."""
     tokenizer: Any = field(default=None, repr=False)
     """The student's tokenizer (linked from the model by the CLI)."""
 
     def __post_init__(self) -> None:
         super().__init__()
+        if self.target_style not in TARGET_STYLES:
+            raise CotlitError(f"unknown target_style {self.target_style!r}; valid: {', '.join(TARGET_STYLES)}")
         if self.granularity is not None and self.granularity not in LEVELS:
             raise CotlitError(f"unknown granularity {self.granularity!r}; valid levels: {list(LEVELS)} or null")
         if self.format not in FORMATS:
@@ -81,6 +94,10 @@ class CoTDataModule(L.LightningDataModule):
         self.examples: dict[str, list[CoTExample]] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.dropped: dict[str, int] = {}
+        self.skipped: dict[str, int] = {}
+        """Bad records skipped per split (``on_bad_record: skip``)."""
+        self.test_overlap = 0
+        """Test questions that also occur in the training data."""
         self._renderer: Renderer | None = None
 
     # -- what plugins implement -------------------------------------------------------------------------------
@@ -94,11 +111,18 @@ class CoTDataModule(L.LightningDataModule):
         if self._renderer is None:
             if self.tokenizer is None:
                 raise CotlitError("the data module has no tokenizer: link one from the model (the CLI does this)")
-            self._renderer = Renderer(self.tokenizer, self.template, self.task)
+            self._renderer = Renderer(self.tokenizer, self.template, self.task, self.eval_prompt)
         return self._renderer
 
     def question_text(self, example: CoTExample) -> str:
         return self.task_spec.format_question(example.question, example.choices)
+
+    def target_text(self, example: CoTExample) -> str:
+        """The training target of an example in this module's ``target_style``."""
+        if self.target_style == "paper" and example.output is None:
+            raise CotlitError(f"target_style paper trains on the source's output verbatim, but {example.source} "
+                              "was built from parts and has none; use target_style: cotlit")
+        return example.target_for(self.target_style)
 
     def _tokenize(self, split: str, examples: list[CoTExample]) -> list[dict[str, Any]]:
         """Token ids per example; cached on disk by a fingerprint of examples, tokenizer and template."""
@@ -111,18 +135,21 @@ class CoTDataModule(L.LightningDataModule):
             json.dumps(
                 [
                     renderer.to_dict(),
+                    self.eval_prompt,
                     getattr(self.tokenizer, "name_or_path", ""),
                     len(self.tokenizer),
                     with_target,
-                    [[ex.id, self.question_text(ex), ex.target] for ex in examples],
+                    [[ex.id, self.question_text(ex), self.target_text(ex) if with_target else ""]
+                     for ex in examples],
                 ]
             ).encode()
         ).hexdigest()[:20]
 
         def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-            prompts = [renderer.encode(renderer.prompt(q)) for q in batch["question"]]
             if not with_target:
+                prompts = [renderer.eval_prompt_ids(q) for q in batch["question"]]
                 return {"input_ids": prompts, "prompt_len": [len(p) for p in prompts]}
+            prompts = [renderer.encode(renderer.prompt(q)) for q in batch["question"]]
             targets = [renderer.encode(t) + [renderer.end_id] for t in batch["target"]]
             return {"input_ids": [p + t for p, t in zip(prompts, targets)], "prompt_len": [len(p) for p in prompts]}
 
@@ -130,7 +157,7 @@ class CoTDataModule(L.LightningDataModule):
             {
                 "index": list(range(len(examples))),
                 "question": [self.question_text(ex) for ex in examples],
-                "target": [ex.target for ex in examples],
+                "target": [self.target_text(ex) if with_target else "" for ex in examples],
             }
         )
         path = cache_dir() / "tokenized" / f"{self.task}-{split}-{fingerprint}.arrow"
@@ -165,6 +192,8 @@ class CoTDataModule(L.LightningDataModule):
     # -- Lightning hooks --------------------------------------------------------------------------------------
     def _split_examples(self) -> dict[str, list[CoTExample]]:
         splits = self.load_splits()
+        self.skipped = {split: len(getattr(examples, "skipped", ())) for split, examples in splits.items()}
+        self.test_overlap = self._warn_test_overlap(splits)
         train = list(splits.get("train", []))
         rng = random.Random(self.seed)
         if "val" not in splits:
@@ -176,6 +205,24 @@ class CoTDataModule(L.LightningDataModule):
         if self.test_size is not None:
             splits["test"] = list(splits.get("test", []))[: self.test_size]
         return {s: list(splits.get(s, [])) for s in SPLITS}
+
+    def _warn_test_overlap(self, splits: dict[str, list[CoTExample]]) -> int:
+        """Count (and warn about) test questions that also occur in the training data, whitespace-normalised."""
+        train = {" ".join(ex.question.split()) for ex in splits.get("train", [])}
+        test = splits.get("test", [])
+        overlap = sum(" ".join(ex.question.split()) in train for ex in test)
+        if overlap and self._rank_world()[0] == 0:
+            log.warning("%d of %d test questions also occur in the training data: their accuracy is not a measure "
+                        "of generalisation", overlap, len(test))
+        return overlap
+
+    def target_counts(self) -> dict[str, int]:
+        """Training targets whose cotlit form differs from the source's verbatim output, and CoT targets without an
+        answer trigger (cotlit appends one; the paper's verbatim targets keep none)."""
+        train = self.examples.get("train") or []
+        changed = sum(ex.output is not None and ex.target != ex.output for ex in train)
+        no_trigger = sum(not ex.meta.get("trigger", True) and not ex.meta.get("answer_only") for ex in train)
+        return {"targets_changed_by_cotlit_style": changed, "targets_without_trigger": no_trigger}
 
     def prepare_data(self) -> None:
         """Tokenise once per node (rank 0); the other ranks then read the cache in :meth:`setup`."""
@@ -194,6 +241,17 @@ class CoTDataModule(L.LightningDataModule):
             self.rows[split] = rows
         if self.dropped and self._rank_world()[0] == 0:
             print(f"cotlit data: dropped over-long examples per split: {self.dropped}")
+        if any(self.skipped.values()) and self._rank_world()[0] == 0:
+            print(f"cotlit data: skipped bad records per split: {self.skipped}")
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.logger is not None:
+            trainer.logger.log_hyperparams({"data_report": self.data_report()})
+
+    def data_report(self) -> dict[str, Any]:
+        """What was left out or changed on the way from the files to the student (the run's metadata)."""
+        return {"target_style": self.target_style, "eval_prompt": self.eval_prompt, "skipped_bad_records": self.skipped,
+                "dropped_over_length": self.dropped, "test_overlap_with_train": self.test_overlap,
+                **self.target_counts()}
 
     def _rank_world(self) -> tuple[int, int]:
         trainer = getattr(self, "trainer", None)
@@ -255,10 +313,12 @@ class CoTDataModule(L.LightningDataModule):
         import numpy as np
 
         info: dict[str, Any] = {"task": self.task, "teacher": self.teacher, "granularity": self.granularity,
-                                "format": self.format, "renderer": self.renderer.to_dict(), "splits": {}}
+                                "format": self.format, "renderer": self.renderer.to_dict(), **self.data_report(),
+                                "splits": {}}
         for split in SPLITS:
             lengths = self.lengths(split)
-            entry: dict[str, Any] = {"examples": len(lengths), "dropped": self.dropped.get(split, 0)}
+            entry: dict[str, Any] = {"examples": len(lengths), "dropped": self.dropped.get(split, 0),
+                                     "skipped": self.skipped.get(split, 0)}
             if lengths:
                 p50, p90, p99 = np.percentile(lengths, [50, 90, 99])
                 entry.update(tokens_p50=float(p50), tokens_p90=float(p90), tokens_p99=float(p99),

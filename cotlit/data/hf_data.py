@@ -30,7 +30,8 @@ class HFData(CoTDataModule):
 
         return load_examples(self.path, task=self.task, prompt_field=self.prompt_field,
                              response_field=self.response_field, teacher=self.teacher,
-                             granularity=self.granularity, format=self.format, split=split)
+                             granularity=self.granularity, format=self.format,
+                             on_bad_record=self.on_bad_record, split=split)
 
     def load_splits(self) -> dict[str, list[CoTExample]]:
         splits = {"train": self._load(self.train_split)}

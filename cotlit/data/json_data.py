@@ -28,7 +28,8 @@ class JsonData(CoTDataModule):
 
         return load_examples(path, task=self.task, prompt_field=self.prompt_field,
                              response_field=self.response_field, teacher=self.teacher,
-                             granularity=self.granularity, format=self.format)
+                             granularity=self.granularity, format=self.format,
+                             on_bad_record=self.on_bad_record)
 
     def load_splits(self) -> dict[str, list[CoTExample]]:
         from cotlit.data.public_test import load_test_set

@@ -4,29 +4,43 @@ and Hugging Face datasets.
 Every target is split into rationale and answer by :func:`cotlit.core.split_answer` (the last ``The answer is``,
 after cutting a runaway continuation). A CoT target without the
 trigger is kept whole as the rationale (answer from the task's extraction fallback), flagged with
-``meta["trigger"] = False`` and counted in a warning; see :func:`count_no_trigger`. Nothing is dropped.
+``meta["trigger"] = False`` and counted in a warning; see :func:`count_no_trigger`. The file's text is kept
+verbatim in ``CoTExample.output`` (the paper's training target, ``target_style: paper``).
+
+A bad record (not an object, a missing, empty or mistyped field) is skipped and counted by default, as
+LLaMA-Factory skips it (``on_bad_record="skip"``); ``"error"`` stops at the first one. A file whose every record
+is bad is always an error. Skipped records are listed on the returned :class:`Examples`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cotlit.core import FORMATS, LEVELS, TRIGGER, CoTExample, example_id, split_answer, strip_answer
-from cotlit.data.naming import FileCondition, canonical_teacher, parse_file_name
+from cotlit.data.naming import FileCondition, canonical_teacher, entry_condition, parse_file_name
 from cotlit.data.registry import RegistryEntry, resolve_entry
 from cotlit.errors import CotlitError
+from cotlit.io import field, kind, read_records
 from cotlit.tasks.base import Task, get_task
 
 log = logging.getLogger(__name__)
 
 GOLD_FIELDS = ("gold", "label")
 """Fields read as the dataset's gold answer when no gold field is named."""
+OnBadRecord = Literal["skip", "error"]
+
+
+class Examples(list[CoTExample]):
+    """The examples of one source, with the records skipped as bad (one ``CotlitError`` message each)."""
+
+    def __init__(self, examples: Sequence[CoTExample] = (), skipped: Sequence[str] = ()) -> None:
+        super().__init__(examples)
+        self.skipped: list[str] = list(skipped)
 
 
 @dataclass(frozen=True)
@@ -64,56 +78,38 @@ def count_no_trigger(examples: Sequence[CoTExample]) -> int:
     return sum(not ex.meta["trigger"] and not ex.meta["answer_only"] for ex in examples)
 
 
-def read_records(path: str | Path) -> list[Any]:
-    """The records of a JSON array file or a JSON Lines file (``.jsonl``, or a ``.json`` of one object a line)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CotlitError("file not found" if not path.exists() else "not a file", path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise CotlitError(f"not UTF-8 text (invalid byte at offset {err.start})", path=path) from None
-    if not text.strip():
-        raise CotlitError("file is empty", path=path)
-    if path.suffix.lower() == ".jsonl":
-        records = _json_lines(text, path)
-    else:
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as err:
-            if err.msg != "Extra data" or not text.lstrip().startswith("{"):
-                raise _decode_error(err, path) from None
-            records = _json_lines(text, path)
-        if not isinstance(records, list):
-            raise CotlitError(f"expected a JSON array of records (or JSON Lines), got {_kind(records)}", path=path)
-    if not records:
-        raise CotlitError("contains no records", path=path)
-    return records
-
-
-def load_file(path: str | Path, labels: Labels = Labels(), fields: Fields = Fields()) -> list[CoTExample]:
+def load_file(
+    path: str | Path, labels: Labels = Labels(), fields: Fields = Fields(), on_bad_record: OnBadRecord = "skip"
+) -> Examples:
     """Examples from an alpaca JSON array or a JSON Lines file; ``source`` is ``<file name>#<index>``."""
     path = Path(path)
-    return examples_from_records(read_records(path), labels, fields, where=path, source=path.name, name=path.name)
+    return examples_from_records(read_records(path), labels, fields, where=path, source=path.name, name=path.name,
+                                 on_bad_record=on_bad_record)
 
 
 def load_registry_entry(
-    dataset_dir: str | Path, name: str, labels: Labels = Labels(), gold_field: str | None = None
-) -> list[CoTExample]:
+    dataset_dir: str | Path,
+    name: str,
+    labels: Labels = Labels(),
+    gold_field: str | None = None,
+    on_bad_record: OnBadRecord = "skip",
+    allow_outside_paths: bool = False,
+) -> Examples:
     """Examples of a LLaMA-Factory ``dataset_info.json`` entry, read with its prompt/response columns.
 
     The condition comes from ``labels``, then the entry's file name, then the entry name (so ``math_onlyans``,
     which points at ``math_human.json``'s ``output`` column, is answer-only). ``source`` is
-    ``dataset_info:<name>#<index>``.
+    ``dataset_info:<name>#<index>``. ``allow_outside_paths`` lets an entry's file lie outside ``dataset_dir``.
     """
-    entry = resolve_entry(dataset_dir, name)
+    entry = resolve_entry(dataset_dir, name, allow_outside_paths=allow_outside_paths)
     fields = Fields(prompt=entry.prompt, response=entry.response, query=entry.query, gold=gold_field)
     labels = _with_entry_name(labels, entry)
     if entry.hf_hub_url is not None:
-        return load_hf(entry.hf_hub_url, labels, fields, source=f"dataset_info:{name}")
+        return load_hf(entry.hf_hub_url, labels, fields, source=f"dataset_info:{name}", on_bad_record=on_bad_record)
     records = read_records(entry.path)
     source = f"dataset_info:{name}"
-    return examples_from_records(records, labels, fields, where=entry.path, source=source, name=entry.path.name)
+    return examples_from_records(records, labels, fields, where=entry.path, source=source, name=entry.path.name,
+                                 on_bad_record=on_bad_record)
 
 
 def load_hf(
@@ -122,7 +118,8 @@ def load_hf(
     fields: Fields = Fields(),
     split: str = "train",
     source: str | None = None,
-) -> list[CoTExample]:
+    on_bad_record: OnBadRecord = "skip",
+) -> Examples:
     """Examples from a Hugging Face dataset (hub id or local folder) via ``datasets.load_dataset``."""
     import datasets
 
@@ -130,9 +127,8 @@ def load_hf(
         rows = datasets.load_dataset(str(name), split=split)
     except (datasets.exceptions.DatasetsError, FileNotFoundError, ValueError, ConnectionError) as err:
         raise CotlitError(f"cannot load Hugging Face dataset (split {split!r}): {err}", path=name) from None
-    return examples_from_records(
-        list(rows), labels, fields, where=name, source=source or f"hf:{name}:{split}", name=Path(str(name)).name
-    )
+    return examples_from_records(list(rows), labels, fields, where=name, source=source or f"hf:{name}:{split}",
+                                 name=Path(str(name)).name, on_bad_record=on_bad_record)
 
 
 def load_examples(
@@ -148,13 +144,16 @@ def load_examples(
     format: str | None = None,
     answer_only: bool | None = None,
     split: str = "train",
-) -> list[CoTExample]:
+    on_bad_record: OnBadRecord = "skip",
+    allow_outside_paths: bool = False,
+) -> Examples:
     """Load CoT examples from any supported source.
 
     ``source`` is a registry entry name when ``dataset_dir`` is given and no such file exists, a ``.json`` /
     ``.jsonl`` file, or else a Hugging Face dataset (hub id or local folder, with ``split``). Field names default
     to alpaca's ``instruction``/``output`` (registry entries use their own ``columns``; explicit fields are not
-    allowed with them). Task, teacher, level and format default to what the file name says.
+    allowed with them). Task, teacher, level and format default to what the file name says. Bad records are
+    skipped and counted (``on_bad_record="skip"``) or stop the load (``"error"``).
     """
     labels = Labels(task, teacher, granularity, format, answer_only)
     fields = Fields(prompt_field or "instruction", response_field or "output", gold=gold_field)
@@ -162,27 +161,35 @@ def load_examples(
     if dataset_dir is not None and not path.is_file():
         if prompt_field or response_field:
             raise CotlitError(f"registry entry {source!r} defines its own columns; drop prompt/response fields")
-        return load_registry_entry(dataset_dir, str(source), labels, gold_field)
+        return load_registry_entry(dataset_dir, str(source), labels, gold_field, on_bad_record, allow_outside_paths)
     if path.is_file() or path.suffix.lower() in (".json", ".jsonl"):
-        return load_file(path, labels, fields)
-    return load_hf(source, labels, fields, split)
+        return load_file(path, labels, fields, on_bad_record)
+    return load_hf(source, labels, fields, split, on_bad_record=on_bad_record)
 
 
 def examples_from_records(
-    records: Sequence[Any], labels: Labels, fields: Fields, *, where: str | Path, source: str, name: str
-) -> list[CoTExample]:
+    records: Sequence[Any],
+    labels: Labels,
+    fields: Fields,
+    *,
+    where: str | Path,
+    source: str,
+    name: str,
+    on_bad_record: OnBadRecord = "skip",
+) -> Examples:
     """Turn raw records into examples; ``where`` names the input in errors, ``name`` is parsed for the condition."""
     condition = _resolve(labels, parse_file_name(name), where)
     task = get_task(condition.task) if condition.task else None
     task_name = task.name if task else ""
-    examples, seen = [], Counter()
+    examples, seen = Examples(), Counter()
     for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise CotlitError(f"expected an object, got {_kind(record)}", path=where, record=index)
-        question = _text(record, fields.prompt, index, where)
-        if fields.query and record.get(fields.query):
-            question = f"{question}\n{_text(record, fields.query, index, where)}"
-        target = _text(record, fields.response, index, where)
+        try:
+            question, target, gold = _read_record(record, fields, task, index, where)
+        except CotlitError as err:
+            if on_bad_record == "error":
+                raise
+            examples.skipped.append(str(err))
+            continue
         split = split_target(target)
         if split is not None:
             rationale, answer = split
@@ -204,16 +211,41 @@ def examples_from_records(
                 granularity=condition.granularity,
                 format=condition.format or "plain",
                 source=f"{source}#{index}",
-                gold=_gold(record, fields.gold, task, index, where),
+                gold=gold,
+                output=target,
                 meta={"trigger": split is not None, "answer_only": condition.answer_only},
             )
         )
+    _report_skipped(examples, len(records), where)
     missing = count_no_trigger(examples)
     if missing:
         log.warning(
             "%s: %d of %d CoT targets have no %r; kept whole as rationales", where, missing, len(examples), TRIGGER
         )
     return examples
+
+
+def _read_record(
+    record: Any, fields: Fields, task: Task | None, index: int, where: str | Path
+) -> tuple[str, str, str | None]:
+    """Question, verbatim target and gold answer of one record; a bad record raises :class:`CotlitError`."""
+    if not isinstance(record, dict):
+        raise CotlitError(f"expected an object, got {kind(record)}", path=where, record=index)
+    question = field(record, index, fields.prompt, path=where)
+    if fields.query and record.get(fields.query):
+        question = f"{question}\n{field(record, index, fields.query, path=where)}"
+    return question, field(record, index, fields.response, path=where), _gold(record, fields.gold, task, index, where)
+
+
+def _report_skipped(examples: Examples, total: int, where: str | Path) -> None:
+    """Warn with the count and the first reason; a source with no good record at all is an error."""
+    if not examples.skipped:
+        return
+    first = examples.skipped[0]
+    if not examples:
+        raise CotlitError(f"all {total} records are bad; the first: {first}")
+    log.warning("%s: skipped %d of %d bad records (on_bad_record: skip); the first: %s", where,
+                len(examples.skipped), total, first)
 
 
 def _resolve(labels: Labels, hint: FileCondition, where: str | Path) -> FileCondition:
@@ -235,62 +267,24 @@ def _resolve(labels: Labels, hint: FileCondition, where: str | Path) -> FileCond
 
 def _with_entry_name(labels: Labels, entry: RegistryEntry) -> Labels:
     """Complete labels from the entry's file name, then its entry name (``math_onlyans`` -> answer-only)."""
-    by_file, by_key = parse_file_name(entry.path.name), parse_file_name(entry.name)
-    if labels.answer_only is None and (by_file.answer_only or by_key.answer_only):
-        return replace(labels, answer_only=True, task=labels.task or by_file.task or by_key.task)
+    named = entry_condition(entry.name, entry.path.name)
+    if labels.answer_only is None and named.answer_only:
+        return replace(labels, answer_only=True, task=labels.task or named.task)
     if labels.answer_only:
         return labels
     return Labels(
-        task=labels.task or by_file.task or by_key.task,
-        teacher=labels.teacher or by_file.teacher or by_key.teacher,
-        granularity=next((k for k in (labels.granularity, by_file.granularity, by_key.granularity) if k), None),
-        format=labels.format or by_file.format or by_key.format,
+        task=labels.task or named.task,
+        teacher=labels.teacher or named.teacher,
+        granularity=labels.granularity if labels.granularity is not None else named.granularity,
+        format=labels.format or named.format,
         answer_only=False,
     )
 
 
-def _text(record: dict[str, Any], field: str, index: int, where: str | Path) -> str:
-    if field not in record:
-        fields = ", ".join(map(repr, record)) or "none"
-        raise CotlitError(f"missing field (the record has {fields})", path=where, record=index, field=field)
-    value = record[field]
-    if not isinstance(value, str):
-        raise CotlitError(f"expected a string, got {_kind(value)}", path=where, record=index, field=field)
-    if not value.strip():
-        raise CotlitError("empty text", path=where, record=index, field=field)
-    return value
-
-
-def _gold(record: dict[str, Any], field: str | None, task: Task | None, index: int, where: str | Path) -> str | None:
-    if field is None:
-        field = next((name for name in GOLD_FIELDS if name in record), None)
-        if field is None:
+def _gold(record: dict[str, Any], name: str | None, task: Task | None, index: int, where: str | Path) -> str | None:
+    if name is None:
+        name = next((gold for gold in GOLD_FIELDS if gold in record), None)
+        if name is None:
             return None
-    if field not in record:
-        raise CotlitError("missing gold field", path=where, record=index, field=field)
-    value = record[field]
-    if not isinstance(value, (str, int, float, bool)):
-        raise CotlitError(f"expected a gold answer, got {_kind(value)}", path=where, record=index, field=field)
+    value = field(record, index, name, (str, int, float, bool), path=where, empty_ok=True)
     return task.normalize_gold(value) if task else str(value)
-
-
-def _json_lines(text: str, path: Path) -> list[Any]:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=number) from None
-    return records
-
-
-def _decode_error(err: json.JSONDecodeError, path: Path) -> CotlitError:
-    return CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=err.lineno)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )

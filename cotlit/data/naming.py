@@ -91,3 +91,17 @@ def parse_file_name(name: str | Path) -> FileCondition:
     code = _FORMAT.search(stem)
     fmt = _FORMAT_CODES[code.group(1).lower()] if code else ("plain" if level else None)
     return FileCondition(teacher, int(level.group(1)) if level else None, fmt, task=task)
+
+
+def entry_condition(entry_name: str, file_name: str | Path) -> FileCondition:
+    """The condition of a registry entry: its file's name, completed by the entry's name.
+
+    The entry name decides when only it says answer-only: ``math_onlyans`` and ``math_human`` share the file
+    ``math_human.json`` (its ``output`` and ``solution`` columns), so the file name alone cannot tell them apart.
+    """
+    by_file, by_key = parse_file_name(file_name), parse_file_name(entry_name)
+    task = by_file.task or by_key.task
+    if by_file.answer_only or by_key.answer_only:
+        return FileCondition(format="plain", answer_only=True, task=task)
+    return FileCondition(by_file.teacher or by_key.teacher, by_file.granularity or by_key.granularity,
+                         by_file.format or by_key.format, task=task)

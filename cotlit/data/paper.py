@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from cotlit.data.base import CoTDataModule
 from cotlit.core import CoTExample
+from cotlit.data.base import CoTDataModule
+from cotlit.data.naming import FileCondition, canonical_teacher, entry_condition, parse_file_name
 from cotlit.errors import CotlitError
 
 
@@ -14,50 +16,76 @@ class PaperData(CoTDataModule):
     """The paper's data: pick a registry entry (or file) by name, or by task / teacher / granularity / format."""
 
     dataset_dir: str = "../shared/data/train"
-    """Folder holding the paper's ``dataset_info.json`` and data files."""
+    """Folder holding the paper's ``dataset_info.json`` and data files (``cotlit data`` downloads them)."""
     entry: str | list[str] | None = None
-    """Registry entry name or file name, or a list of them to pool (e.g. levels 1-6); None selects the file whose
-    name matches task, teacher, granularity and format (teacher and granularity null = answer-only; teacher human
-    = human rationales). Pooled files repeat questions, so the held-out validation split may share questions with
-    training."""
+    """Registry entry name or file name, or a list of them to pool (e.g. levels 1-6); None selects the entry whose
+    names match task, teacher, granularity and format (teacher and granularity null = answer-only; teacher human
+    = human rationales). With an entry, the task and any teacher, granularity or non-plain format set must agree
+    with it. Pooled files repeat questions, so the held-out validation split may share questions with training."""
     test_path: str | None = None
     """The task's public test set (e.g. ``../shared/data/eval/svamp/SVAMP_test_300.json``)."""
+    allow_outside_paths: bool = False
+    """Read registry files that lie outside ``dataset_dir`` (absolute or ``..`` names); off so that a downloaded
+    registry cannot point cotlit at arbitrary files."""
 
     def select_entries(self) -> list[str]:
         """The registry entries this configuration names."""
-        if self.entry is not None:
-            return [self.entry] if isinstance(self.entry, str) else list(self.entry)
-        return [self.select_entry()]
+        if self.entry is None:
+            return [self.select_entry()]
+        entries = [self.entry] if isinstance(self.entry, str) else list(self.entry)
+        for name in entries:
+            self._check_entry(name)
+        return entries
 
-    def select_entry(self) -> str:
-        """The one registry entry whose file name matches task, teacher, granularity and format."""
-        from cotlit.data.naming import parse_file_name
+    def _entry_conditions(self) -> dict[str, tuple[FileCondition, bool]]:
+        """Every registry entry's condition (from its file and entry names) and whether its file is present."""
         from cotlit.data.registry import read_registry
 
+        return {name: (entry_condition(name, spec.path.name), spec.path.is_file())
+                for name, spec in read_registry(self.dataset_dir).items()}
+
+    def select_entry(self) -> str:
+        """The one registry entry whose names match task, teacher, granularity and format."""
         wanted = (self.task, self.teacher, self.granularity, self.format if self.teacher else "plain",
                   self.teacher is None and self.granularity is None)
-        registry = read_registry(self.dataset_dir)
-        matches = []
-        for name, spec in registry.items():
-            cond = parse_file_name(spec.path.name)
-            if (cond.task, cond.teacher, cond.granularity, cond.format, cond.answer_only) == wanted:
-                matches.append(name)
-        present = [m for m in matches if registry[m].path.is_file()]
+        conditions = self._entry_conditions()
+        matches = [name for name, (cond, _) in conditions.items()
+                   if (cond.task, cond.teacher, cond.granularity, cond.format, cond.answer_only) == wanted]
+        present = [name for name in matches if conditions[name][1]]
         if len(present) != 1:
+            missing = " (their files are missing: run `cotlit data` to download them)" if matches else ""
             raise CotlitError(
                 f"{len(present)} registry entries in {self.dataset_dir} match task={self.task} teacher={self.teacher} "
-                f"granularity={self.granularity} format={self.format} (entries named: {matches or 'none'}); "
+                f"granularity={self.granularity} format={self.format} (entries named: {matches or 'none'}){missing}; "
                 "set `entry` explicitly"
             )
         return present[0]
 
+    def _check_entry(self, name: str) -> None:
+        """An explicit entry must be what task, teacher, granularity and format (where set) say it is."""
+        known = self._entry_conditions()
+        cond = known[name][0] if name in known else parse_file_name(Path(name).name)
+        said = {"task": (self.task, cond.task),
+                "teacher": (canonical_teacher(self.teacher) if self.teacher else None, cond.teacher),
+                "granularity": (self.granularity, cond.granularity),
+                "format": (None if self.format == "plain" else self.format, cond.format)}
+        clashes = [f"{key}={mine} but the entry is {key}={theirs}" for key, (mine, theirs) in said.items()
+                   if mine is not None and theirs is not None and mine != theirs]
+        if clashes:
+            raise CotlitError(f"entry {name!r} contradicts the configuration: {'; '.join(clashes)}; fix `entry` or "
+                              "drop the contradicting settings", path=Path(self.dataset_dir))
+
     def load_splits(self) -> dict[str, list[CoTExample]]:
-        from cotlit.data.loaders import load_examples
+        from cotlit.data.loaders import Examples, load_examples
         from cotlit.data.public_test import load_test_set
 
-        train = [example for entry in self.select_entries()
-                 for example in load_examples(entry, task=self.task, dataset_dir=self.dataset_dir)]
-        splits = {"train": train}
+        train = Examples()
+        for name in self.select_entries():
+            loaded = load_examples(name, task=self.task, dataset_dir=self.dataset_dir,
+                                   on_bad_record=self.on_bad_record, allow_outside_paths=self.allow_outside_paths)
+            train.extend(loaded)
+            train.skipped.extend(loaded.skipped)
+        splits: dict[str, list[CoTExample]] = {"train": train}
         if self.test_path is not None:
             splits["test"] = load_test_set(self.test_path, self.task_spec)
         return splits

@@ -1,15 +1,22 @@
 """Prompt templates: the one renderer of student prompts, shared by training and evaluation.
 
-The training text is ``prompt + target + end token`` and the evaluation prompt is exactly the ``prompt`` part,
-so what the student is tested on is what it was trained on.
+The training text is ``prompt + target + end token`` and, by default (``eval_prompt="train"``), the evaluation
+prompt is exactly the ``prompt`` part, so what the student is tested on is what it was trained on.
+``eval_prompt="paper"`` evaluates with the paper's own evaluation prompts instead
+(``Evaluation/reasoning_eval/prompt_utils.get_prompt([(q, "")], form)``), which differ from its training
+templates: see :data:`PAPER_EVAL_FORMS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from cotlit.errors import CotlitError
+
+
+EvalPrompt = Literal["train", "paper"]
+EVAL_PROMPTS: tuple[str, ...] = ("train", "paper")
 
 
 class PromptStyle:
@@ -18,6 +25,8 @@ class PromptStyle:
     name: ClassVar[str]
     end_token: ClassVar[str | None] = None
     """The token that ends a response; None means the tokenizer's EOS token."""
+    paper_eval_form: ClassVar[str | None] = None
+    """The paper's evaluation prompt for students trained with this template (``{question}`` filled in)."""
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         raise NotImplementedError
@@ -40,6 +49,11 @@ class Llama3(PromptStyle):
 
     name = "llama3"
     end_token = "<|eot_id|>"
+    paper_eval_form = (
+        "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\n{question}<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         return (
@@ -53,6 +67,7 @@ class Gemma(PromptStyle):
 
     name = "gemma"
     end_token = "<end_of_turn>"
+    paper_eval_form = "<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n\n"
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         return f"<bos><start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n"
@@ -62,6 +77,11 @@ class Alpaca(PromptStyle):
     """LLaMA-Factory's ``alpaca`` template (the paper's BLOOM students)."""
 
     name = "alpaca"
+    paper_eval_form = (
+        "Below is an instruction that describes a task. "
+        "Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\n{question}\n\n### Response: \n"
+    )
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         return (
@@ -95,11 +115,21 @@ class RendererSettings:
 
 
 class Renderer:
-    """Renders questions into prompts and examples into token ids with response-only labels."""
+    """Renders questions into prompts and examples into token ids with response-only labels.
 
-    def __init__(self, tokenizer: Any, template: str, task: str) -> None:
+    ``eval_prompt="paper"`` renders test prompts as the paper's evaluation did; training is unchanged.
+    """
+
+    def __init__(self, tokenizer: Any, template: str, task: str, eval_prompt: EvalPrompt = "train") -> None:
         self.tokenizer = tokenizer
         self.style = get_style(template, tokenizer)
+        if eval_prompt not in EVAL_PROMPTS:
+            raise CotlitError(f"unknown eval_prompt {eval_prompt!r}; valid: {', '.join(EVAL_PROMPTS)}")
+        if eval_prompt == "paper" and self.style.paper_eval_form is None:
+            paper = ", ".join(name for name, cls in STYLES.items() if cls.paper_eval_form)
+            raise CotlitError(f"eval_prompt 'paper' needs a template the paper evaluated ({paper}), "
+                              f"not {self.style.name!r}")
+        self.eval_prompt = eval_prompt
         end = self.style.end_token or tokenizer.eos_token
         end_id = tokenizer.convert_tokens_to_ids(end)
         if end_id is None or (end_id == tokenizer.unk_token_id and end != tokenizer.unk_token):
@@ -112,6 +142,20 @@ class Renderer:
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def eval_prompt_text(self, question: str) -> str:
+        """The evaluation prompt: the training prompt, or the paper's evaluation form (``eval_prompt="paper"``)."""
+        if self.eval_prompt == "train":
+            return self.prompt(question)
+        return self.style.paper_eval_form.format(question=question)
+
+    def eval_prompt_ids(self, question: str) -> list[int]:
+        """Token ids of the evaluation prompt. The paper's forms hold no BOS: vLLM added the tokenizer's special
+        tokens when encoding them (``<|begin_of_text|>`` for Llama 3, ``<bos>`` for Gemma, nothing for BLOOM), so
+        they are encoded the same way here."""
+        if self.eval_prompt == "train":
+            return self.encode(self.prompt(question))
+        return self.tokenizer(self.eval_prompt_text(question))["input_ids"]
 
     def stop_token_ids(self) -> list[int]:
         """Token ids that end generation: the response end token and the tokenizer's EOS."""

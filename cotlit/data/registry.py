@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from cotlit.errors import CotlitError
+from cotlit.io import read_json
 
 REGISTRY_FILE = "dataset_info.json"
 SUPPORTED_COLUMNS = ("prompt", "query", "response")
@@ -33,28 +33,33 @@ def read_registry(dataset_dir: str | Path) -> dict[str, RegistryEntry]:
     path = Path(dataset_dir) / REGISTRY_FILE
     if not path.is_file():
         raise CotlitError(f"no {REGISTRY_FILE} in this folder", path=Path(dataset_dir))
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=err.lineno) from None
-    except UnicodeDecodeError as err:
-        raise CotlitError(f"not UTF-8 text (byte {err.start})", path=path) from None
-    if not isinstance(info, dict):
-        raise CotlitError(f"expected a JSON object of entries, got {type(info).__name__}", path=path)
-    return {name: _entry(name, spec, path) for name, spec in info.items()}
+    return {name: _entry(name, spec, path) for name, spec in read_json(path, dict).items()}
 
 
-def resolve_entry(dataset_dir: str | Path, name: str) -> RegistryEntry:
-    """The entry called ``name``; an unknown name lists close names, a missing file names entry and path."""
+def resolve_entry(dataset_dir: str | Path, name: str, *, allow_outside_paths: bool = False) -> RegistryEntry:
+    """The entry called ``name``; an unknown name lists close names, a missing file names entry and path.
+
+    A ``file_name`` that is absolute or leads out of ``dataset_dir`` (``..``, a symbolic link) is refused unless
+    ``allow_outside_paths`` is set: a downloaded registry must not make cotlit read arbitrary files.
+    """
     registry = read_registry(dataset_dir)
     if name not in registry:
         close = difflib.get_close_matches(name, registry, n=5, cutoff=0.6)
         hint = f"; close names: {', '.join(close)}" if close else f"; it has {len(registry)} entries"
         raise CotlitError(f"unknown dataset entry {name!r}{hint}", path=Path(dataset_dir) / REGISTRY_FILE)
     entry = registry[name]
+    if entry.hf_hub_url is None and not allow_outside_paths and not is_inside(entry.path, dataset_dir):
+        raise CotlitError(f"dataset entry {name!r} names a file outside {dataset_dir} ({entry.path}); set "
+                          "data.init_args.allow_outside_paths: true if you trust this registry",
+                          path=Path(dataset_dir) / REGISTRY_FILE)
     if entry.hf_hub_url is None and not entry.path.is_file():
         raise CotlitError(f"dataset entry {name!r} names a file that does not exist", path=entry.path)
     return entry
+
+
+def is_inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path`` (symbolic links resolved) lies inside ``folder``."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 def _entry(name: str, spec: object, path: Path) -> RegistryEntry:

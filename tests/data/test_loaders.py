@@ -200,7 +200,7 @@ def test_load_file_rejects_contradicting_labels(tmp_path: Path) -> None:
 
 BAD_INPUTS = {
     "malformed": ('[{"instruction": "q",\n "output": }]', ["malformed.json", "line 2", "column 12"]),
-    "not_object": ('[{"instruction": "q", "output": "a. The answer is 1"}, 7]', ["record 1", "expected an object"]),
+    "not_object": ('[7, "q"]', ["all 2 records are bad", "record 0", "expected an object"]),
     "missing": ('[{"instruction": "q"}]', ["record 0", "field 'output'", "missing field", "'instruction'"]),
     "mistyped": ('[{"instruction": "q", "output": 3}]', ["record 0", "field 'output'", "expected a string, got int"]),
     "empty": ("  \n", ["empty.json", "file is empty"]),
