@@ -14,13 +14,12 @@ from typing import Any
 
 from cotlit.errors import CotlitError
 
-KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-         float: "a number", type(None): "null"}
-"""JSON names of the Python types :mod:`json` produces, as used in error messages."""
+KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+"""JSON names of Python types in error messages; other types (``int``, ``float``) go by their Python name."""
 
 
 def kind(value_or_type: Any) -> str:
-    """``{}`` -> ``"an object"``, ``None`` -> ``"null"``, ``str`` -> ``"a string"``: the JSON name of a value or type."""
+    """``{}`` -> ``"an object"``, ``None`` -> ``"null"``, ``str`` -> ``"a string"``, ``3`` -> ``"int"``."""
     cls = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
     return KINDS.get(cls, cls.__name__)
 

@@ -62,7 +62,7 @@ def test_json_lines_numbers_lines_from_one_and_skips_blanks():
     ("record", "types", "message"),
     [
         ({"q": None}, str, "d.json: record 7: field 'q': expected a string, got null"),
-        ({"q": True}, (int, float), "d.json: record 7: field 'q': expected an integer or a number, got a boolean"),
+        ({"q": True}, (int, float), "d.json: record 7: field 'q': expected int or float, got a boolean"),
         ({"q": " "}, str, "d.json: record 7: field 'q': empty text"),
         ({"x": 1, "y": 2}, str, "d.json: record 7: field 'q': missing field (the record has 'x', 'y')"),
         (["q"], str, "d.json: record 7: expected a JSON object, got an array"),

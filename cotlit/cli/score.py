@@ -18,8 +18,7 @@ from typing import Any
 
 from cotlit.core import example_id
 from cotlit.data.gold import field_value, join_key, lookup, read_gold
-from cotlit.data.loaders import read_records
-from cotlit.errors import CotlitError
+from cotlit.io import field, read_records
 from cotlit.tasks.base import get_task
 
 
@@ -44,13 +43,7 @@ def main(argv: list[str]) -> int:
     gold = read_gold(args.gold, key=args.key, field=args.gold_field) if args.gold else None
     rows, seen = [], Counter()
     for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise CotlitError("expected an object", path=args.input, record=index)
-        text = record.get(args.pred_field)
-        if not isinstance(text, str):
-            got = "it is missing" if args.pred_field not in record else f"got {type(text).__name__}"
-            message = f"expected the text to score ({got})"
-            raise CotlitError(message, path=args.input, record=index, field=args.pred_field)
+        text = field(record, index, args.pred_field, path=args.input, empty_ok=True)
         if gold is None:
             gold_value = field_value(record, args.gold_field, index, args.input)
         else:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cotlit.data.loaders import read_records
 from cotlit.errors import CotlitError
+from cotlit.io import field as checked_field
+from cotlit.io import read_records
 
 GoldValue = str | int | float | bool
+GOLD_TYPES = (str, int, float, bool)
 
 
 def join_key(value: Any) -> str:
@@ -52,11 +54,4 @@ def lookup(
 
 def field_value(record: dict[str, Any], field: str, index: int, where: str | Path) -> GoldValue:
     """A scalar (string, number or boolean) field of a record; missing or mistyped fields are errors."""
-    if field not in record:
-        fields = ", ".join(map(repr, record)) or "none"
-        raise CotlitError(f"missing field (the record has {fields})", path=where, record=index, field=field)
-    value = record[field]
-    if value is None or not isinstance(value, (str, int, float, bool)):
-        kind = "null" if value is None else type(value).__name__
-        raise CotlitError(f"expected a string, number or boolean, got {kind}", path=where, record=index, field=field)
-    return value
+    return checked_field(record, index, field, GOLD_TYPES, path=where, empty_ok=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from cotlit.core import CoTExample
 from cotlit.errors import CotlitError
+from cotlit.io import read_records
 from cotlit.tasks.base import Task
 
 
@@ -29,6 +30,4 @@ def test_examples(records: Iterable[Any], task: Task, where: str | Path) -> list
 
 def load_test_set(path: str | Path, task: Task) -> list[CoTExample]:
     """Every record of a public test file (JSON array or JSON Lines)."""
-    from cotlit.data.loaders import read_records
-
     return test_examples(read_records(path), task, path)

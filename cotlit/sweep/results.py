@@ -7,7 +7,6 @@ and the condition's accuracy and bootstrap interval are over those examples. Acc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from cotlit.errors import CotlitError
+from cotlit.io import field as checked_field
+from cotlit.io import json_lines, read_json, read_text
 from cotlit.sweep.runner import METRICS_FILE, PREDICTIONS_FILE, STATUS_FILE, read_status
 from cotlit.sweep.stats import Interval, bootstrap_ci
 
@@ -175,12 +176,7 @@ def row_label(cell: Cell, cells: list[Cell]) -> str:
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise CotlitError(f"unreadable metrics: {err}", path=path) from None
-    if not isinstance(metrics, dict):
-        raise CotlitError("expected a JSON object", path=path)
+    metrics = read_json(path, dict)
     for key in REQUIRED:
         if key not in metrics:
             raise CotlitError("missing", path=path, field=key)
@@ -195,20 +191,12 @@ def _read_metrics(path: Path) -> dict[str, Any]:
 
 def _read_scores(path: Path) -> dict[str, float]:
     scores: dict[str, float] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CotlitError(f"not JSON: {err.msg}", path=path, line=number) from None
-            for key, kind in (("id", str), ("correct", bool)):
-                if not isinstance(row.get(key) if isinstance(row, dict) else None, kind):
-                    raise CotlitError(f"expected a {kind.__name__}", path=path, line=number, field=key)
-            if row["id"] in scores:
-                raise CotlitError(f"duplicate example id {row['id']!r}", path=path, line=number, field="id")
-            scores[row["id"]] = float(row["correct"])
+    for number, row in json_lines(read_text(path), path):
+        example = checked_field(row, None, "id", path=path, line=number)
+        correct = checked_field(row, None, "correct", bool, path=path, line=number)
+        if example in scores:
+            raise CotlitError(f"duplicate example id {example!r}", path=path, line=number, field="id")
+        scores[example] = float(correct)
     return scores
 
 

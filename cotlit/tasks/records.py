@@ -1,4 +1,5 @@
-"""Typed field access for test-set records: bad input raises ``CotlitError`` naming record and field."""
+"""Test-set record helpers: ids, gold answers and the paper's ``{instruction, label}`` records; fields are read
+with :func:`cotlit.io.field`, so bad input raises ``CotlitError`` naming record and field."""
 
 from __future__ import annotations
 
@@ -6,22 +7,7 @@ from typing import Any
 
 from cotlit.core import example_id
 from cotlit.errors import CotlitError
-
-
-def field(record: Any, index: int, name: str, types: type | tuple[type, ...] = str) -> Any:
-    """``record[name]``, checked to be of ``types`` (``bool`` never passes as a number)."""
-    if not isinstance(record, dict):
-        raise CotlitError(f"expected a JSON object, got {type(record).__name__}", record=index)
-    if name not in record:
-        raise CotlitError("missing field", record=index, field=name)
-    value = record[name]
-    wanted = types if isinstance(types, tuple) else (types,)
-    if not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted):
-        names = " or ".join(t.__name__ for t in wanted)
-        raise CotlitError(f"expected {names}, got {type(value).__name__}", record=index, field=name)
-    if isinstance(value, str) and not value.strip():
-        raise CotlitError("empty string", record=index, field=name)
-    return value
+from cotlit.io import field
 
 
 def record_id(task: str, record: dict[str, Any], index: int, question: str, id_field: str = "id") -> str:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cotlit.errors import CotlitError
+from cotlit.io import field, json_lines
 
 
 def cache_key(backend: str, model: str, prompt_hash: str, sampling: dict[str, Any]) -> str:
@@ -43,15 +43,8 @@ class TeachCache:
             self.torn_lines = 1
             with self.path.open("r+b") as handle:
                 handle.truncate(end)
-        for number, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                key = record["key"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                message = "not a cache record (a JSON object with a 'key')"
-                raise CotlitError(message, path=self.path, line=number) from None
+        for number, record in json_lines(data[:end].decode("utf-8"), self.path):
+            key = field(record, None, "key", path=self.path, line=number)
             self.records[key] = record  # a later record for a key (a retried failure) replaces the earlier one
 
     def __contains__(self, key: str) -> bool:

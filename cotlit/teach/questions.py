@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from cotlit.core import example_id
+from cotlit.data.public_test import load_test_set
 from cotlit.errors import CotlitError
 from cotlit.tasks.base import Task
 
@@ -79,18 +79,10 @@ def load_questions(config: DataConfig, task: Task) -> list[Question]:
 
 
 def _task_records(config: DataConfig, task: Task) -> list[Question]:
-    from cotlit.data.loaders import read_records
-
-    questions = []
-    for index, record in enumerate(read_records(config.source)[: config.limit]):
-        try:
-            item = task.read_test_record(record, index)
-        except CotlitError as err:
-            raise CotlitError(str(err), path=Path(config.source)) from None
-        text = task.format_question(item.question, item.choices)
-        source = f"{Path(config.source).name}#{index}"
-        questions.append(Question(item.id, text, item.gold, item.choices, {"source": source}))
-    return questions
+    return [
+        Question(ex.id, task.format_question(ex.question, ex.choices), ex.gold, ex.choices, {"source": ex.source})
+        for ex in load_test_set(config.source, task)[: config.limit]
+    ]
 
 
 def _arithmetic(config: DataConfig, task: Task) -> list[Question]:
