@@ -130,8 +130,13 @@ def load_causal_lm(
     quantization_config: Any = None,
     device_map: Any = None,
     trust_remote_code: bool = False,
+    attn_implementation: str = "sdpa",
 ) -> Any:
-    """Load the student model (in train mode: ``from_pretrained`` returns eval mode)."""
+    """Load the student model (in train mode: ``from_pretrained`` returns eval mode).
+
+    ``attn_implementation``: transformers' attention kernel (``sdpa``, ``eager``, ``flash_attention_2`` where the
+    ``flash-attn`` package is installed, ...); one the model or this install lacks is an error, not a fallback.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -143,7 +148,13 @@ def load_causal_lm(
             quantization_config=quantization_config,
             device_map=device_map,
             trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
         )
     except OSError as err:
         raise _not_found(name_or_path, err) from err
+    except (ImportError, ValueError) as err:
+        if not any(word in str(err).lower() for word in ("attn", "attention")):
+            raise
+        raise CotlitError(f"attn_implementation {attn_implementation!r} is not available for student "
+                          f"{name_or_path!r}: {err}") from err
     return model.train()

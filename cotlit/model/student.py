@@ -7,20 +7,29 @@ import logging
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_deprecation
 
+from cotlit.core import PredictionRow, Scoring
+from cotlit.data.prompts import Renderer
 from cotlit.errors import CotlitError
-from cotlit.model.generation import generate_batch
+from cotlit.evaluation.decoding import Decoding
+from cotlit.evaluation.evaluator import Evaluator, Stage
+from cotlit.evaluation.metrics import METRIC_NAMES, AnswerMetrics
 from cotlit.model.loading import load_causal_lm, load_tokenizer
-from cotlit.model.metrics import METRIC_NAMES, AnswerMetrics
+from cotlit.model.loss import LossPath, causal_lm_loss, head_matches_model
+from cotlit.tasks.base import get_task
 
 log = logging.getLogger(__name__)
 
 Finetuning = Literal["qlora", "lora", "full"]
+
+torch.serialization.add_safe_globals([Decoding])  # saved in the hyperparameters of checkpoints
 
 
 class StudentModule(L.LightningModule):
@@ -37,14 +46,23 @@ class StudentModule(L.LightningModule):
         qlora_compute_dtype: str = "float32",
         dtype: str = "float32",
         gradient_checkpointing: bool = False,
+        attn_implementation: str = "sdpa",
+        loss: LossPath = "chunked",
+        loss_chunk_size: int = 1024,
+        use_dora: bool = False,
+        use_rslora: bool = False,
         trust_remote_code: bool = False,
         lr: float = 2e-4,
         weight_decay: float = 0.0,
         warmup: float = 0.03,
         schedule: Literal["cosine", "linear", "constant"] = "cosine",
-        max_new_tokens: int | None = None,
+        decoding: Decoding = Decoding(),
+        scoring: Scoring = "cotlit",
         val_generation_limit: int | None = 64,
         val_generation_every: int = 1,
+        task: str = "svamp",
+        template: str = "auto",
+        max_new_tokens: int | None = None,
     ) -> None:
         """
         Args:
@@ -58,23 +76,43 @@ class StudentModule(L.LightningModule):
             qlora_compute_dtype: Compute dtype of the 4-bit layers (float32 on CPU, where bf16 is ~35x slower; bfloat16 on GPU).
             dtype: Weight dtype of the loaded model (float32, bfloat16, float16).
             gradient_checkpointing: Recompute activations in backward to save memory.
+            attn_implementation: Attention kernel of transformers: ``sdpa``, ``eager``, ``flash_attention_2`` (needs
+                the ``flash-attn`` package and bf16/fp16 weights or autocast on a GPU).
+            loss: ``chunked``: LM head only at label positions, logits in chunks (see :mod:`cotlit.model.loss`);
+                ``liger``: Liger-Kernel's fused linear cross-entropy there (CUDA, ``cotlit[liger]``);
+                ``full_logits``: the model's own loss over every position (the old, slower path).
+            loss_chunk_size: Label positions per chunk of fp32 logits (memory: chunk x vocabulary x 4 bytes, twice).
+            use_dora: DoRA: LoRA with a learned magnitude per output feature (peft's ``use_dora``; slower steps).
+            use_rslora: rank-stabilised LoRA: scale alpha / sqrt(r) instead of alpha / r (peft's ``use_rslora``).
             trust_remote_code: Allow model code from the hub (off by default; only for models you trust).
             lr: Peak learning rate of AdamW (the paper: 5e-5 with full fine-tuning).
             weight_decay: AdamW weight decay.
             warmup: Warm-up length: a fraction of the total steps if < 1, else a number of steps (the paper: 0).
             schedule: Learning-rate decay after warm-up (the paper: cosine).
-            max_new_tokens: Generation budget in validation/test/predict; None = the task's default.
+            decoding: How validation, test and predict generate: budget, beams, stop strings, backend.
+            scoring: Answer rules: ``cotlit`` (tolerant, conventions (a)) or ``paper`` (the paper's scripts; its
+                decoding defaults then fill the unset decoding settings).
             val_generation_limit: Examples generated per validation run (val loss always uses all); None = all.
             val_generation_every: Generate (and score accuracy) every N validation runs.
+            task: The task whose answers are scored (the CLI links it from ``data.init_args.task``).
+            template: The prompt template (the CLI links it from ``data.init_args.template``): its end token stops
+                generation, and checkpoints record it.
+            max_new_tokens: Deprecated: use ``decoding.max_new_tokens`` (this key is read into it for one release).
         """
+        if max_new_tokens is not None:
+            rank_zero_deprecation("model.init_args.max_new_tokens is deprecated and will be removed in the next "
+                                  "release: use model.init_args.decoding.max_new_tokens")
+            decoding = replace(decoding, max_new_tokens=max_new_tokens)
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["max_new_tokens"])
         self.tokenizer = load_tokenizer(name_or_path, trust_remote_code=trust_remote_code)
+        self.renderer = Renderer(self.tokenizer, template, task)
+        self.evaluator = Evaluator(get_task(task, paper_compat=scoring == "paper"), self.renderer.stop_token_ids(),
+                                   decoding, scoring)
         self.model: Any = None
         self.val_metrics = AnswerMetrics()
         self.test_metrics = AnswerMetrics()
         self.strict_loading = finetuning == "full"
-        self._predictions: list[dict[str, Any]] = []
         self._val_runs = 0
         self._val_generated = 0
         self._step_start = 0.0
@@ -94,7 +132,8 @@ class StudentModule(L.LightningModule):
         if hp.finetuning == "qlora":
             quantization, device_map = self._qlora_config(), {"": self._target_device()}
         model = load_causal_lm(hp.name_or_path, dtype=hp.dtype, quantization_config=quantization,
-                               device_map=device_map, trust_remote_code=hp.trust_remote_code)
+                               device_map=device_map, trust_remote_code=hp.trust_remote_code,
+                               attn_implementation=hp.attn_implementation)
         vocab = model.get_input_embeddings().num_embeddings
         if len(self.tokenizer) > vocab:
             raise CotlitError(f"tokenizer of {hp.name_or_path!r} has {len(self.tokenizer)} tokens but the model's "
@@ -104,6 +143,11 @@ class StudentModule(L.LightningModule):
             model.config.use_cache = False
         if hp.finetuning in ("lora", "qlora"):
             model = self._add_lora(model)
+        self.loss_path: LossPath = hp.loss
+        if hp.loss != "full_logits" and not head_matches_model(model):
+            log.warning("loss: %s: %s transforms its logits in a way cotlit does not know; using the model's own "
+                        "loss over all positions (full_logits)", hp.loss, type(model).__name__)
+            self.loss_path = "full_logits"
         self.model = model.train()
 
     def _target_device(self) -> torch.device:
@@ -127,7 +171,8 @@ class StudentModule(L.LightningModule):
         if hp.finetuning == "qlora":
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=hp.gradient_checkpointing)
         config = LoraConfig(r=hp.lora_r, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
-                            target_modules=hp.target_modules, task_type="CAUSAL_LM")
+                            target_modules=hp.target_modules, use_dora=hp.use_dora, use_rslora=hp.use_rslora,
+                            task_type="CAUSAL_LM")
         try:
             return get_peft_model(model, config)
         except ValueError as err:
@@ -142,34 +187,43 @@ class StudentModule(L.LightningModule):
         attention_mask: torch.Tensor,
         labels: torch.Tensor,
         position_ids: torch.Tensor | None = None,
+        label_count: int | None = None,
     ) -> torch.Tensor:
-        """Mean loss over the label tokens. Packed rows pass ``position_ids`` and no mask: transformers builds the
-        per-example causal mask from the position restarts (only without a mask and a KV cache)."""
+        """Mean loss over the label tokens, the LM head applied at those only (:mod:`cotlit.model.loss`). Packed
+        rows pass ``position_ids`` and no mask: transformers builds the per-example causal mask from the position
+        restarts (only without a mask and a KV cache). ``label_count``: the batch's number of labels after the
+        causal shift, counted on the host, so that selecting the label positions does not wait for the device."""
         if position_ids is not None:
             attention_mask = None
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
-                          position_ids=position_ids, use_cache=False).loss
+        return causal_lm_loss(self.model, input_ids, attention_mask, labels, position_ids=position_ids,
+                              path=self.loss_path, chunk_size=self.hparams.loss_chunk_size, label_count=label_count)
 
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._step_start = time.perf_counter()
 
     def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
-        """Log real (non-padding) tokens per second of all ranks; the count comes from the host, so no device sync."""
+        """Log real (non-padding) tokens per second of all ranks. Host numbers are logged as CPU tensors: a Python
+        number would be copied to the device, and that copy waits for the device."""
         elapsed = time.perf_counter() - self._step_start
-        self.log("train/tokens_per_s", batch["real_tokens"] * self.trainer.world_size / max(elapsed, 1e-9),
-                 prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        rate = batch["real_tokens"] * self.trainer.world_size / max(elapsed, 1e-9)
+        self.log("train/tokens_per_s", torch.tensor(rate), batch_size=batch["input_ids"].shape[0])
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"], batch.get("position_ids"))
+        """One step without host syncs: nothing is read back from the device, and the loss is not on the progress
+        bar (the bar reads its values back at every refresh; the loggers every ``log_every_n_steps``)."""
+        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"], batch.get("position_ids"),
+                    batch.get("label_tokens"))
         size = batch["input_ids"].shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=size)
+        self.log("train/loss", loss, batch_size=size)
+        self.log("train/lr", torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]), batch_size=size)
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
         params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        # one fused kernel for all parameters instead of several per tensor group (CUDA only here)
+        fused = bool(params) and all(p.device.type == "cuda" for p in params)
+        optimizer = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay, fused=fused)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup = int(hp.warmup * total) if hp.warmup < 1 else int(hp.warmup)
 
@@ -185,30 +239,11 @@ class StudentModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # -- evaluation by generation -----------------------------------------------------------------------------
-    def _task(self) -> Any:
-        return self.trainer.datamodule.task_spec
-
-    def _generate_and_score(self, batch: dict[str, Any], metrics: AnswerMetrics) -> list[dict[str, Any]]:
-        task, renderer = self._task(), self.trainer.datamodule.renderer
-        generations = generate_batch(
-            self.model, self.tokenizer, batch["prompt_input_ids"], batch["prompt_attention_mask"],
-            max_new_tokens=self.hparams.max_new_tokens or task.max_new_tokens, stop_ids=renderer.stop_token_ids(),
-        )
-        rows = []
-        for i, gen in enumerate(generations):
-            score = task.score(gen.text, batch["golds"][i], batch["choices"][i])
-            rows.append({"index": int(batch["index"][i]), "id": batch["ids"][i], "question": batch["questions"][i],
-                         "gold": task.normalize_gold(batch["golds"][i]), "generated": gen.text,
-                         "extracted": score.extracted, "format_ok": score.format_ok, "correct": score.correct,
-                         "gen_tokens": gen.tokens, "truncated": gen.truncated})
-        device = batch["index"].device
-        metrics.update(
-            batch["index"][: len(rows)],
-            torch.tensor([r["correct"] for r in rows], device=device),
-            torch.tensor([r["format_ok"] for r in rows], device=device),
-            torch.tensor([r["gen_tokens"] for r in rows], device=device),
-            torch.tensor([r["truncated"] for r in rows], device=device),
-        )
+    def _evaluate(self, batch: dict[str, Any], stage: Stage, metrics: AnswerMetrics | None = None) -> list[PredictionRow]:
+        """Generate and score a batch of prompts (the keys of :class:`~cotlit.evaluation.evaluator.EvalBatch`)."""
+        rows = self.evaluator(self.model, self.tokenizer, batch, stage)
+        if metrics is not None:
+            metrics.update(rows)
         return rows
 
     def on_validation_epoch_start(self) -> None:
@@ -221,7 +256,7 @@ class StudentModule(L.LightningModule):
         limit = self.hparams.val_generation_limit
         per_rank = None if limit is None else math.ceil(limit / self.trainer.world_size)
         if self._val_runs % self.hparams.val_generation_every == 0 and (per_rank is None or self._val_generated < per_rank):
-            self._generate_and_score(batch, self.val_metrics)
+            self._evaluate(batch, "validate", self.val_metrics)
             self._val_generated += size
 
     def on_validation_epoch_end(self) -> None:
@@ -233,42 +268,23 @@ class StudentModule(L.LightningModule):
         self.val_metrics.reset()
         self._val_runs += 1
 
-    def on_test_epoch_start(self) -> None:
-        self._predictions = []
-
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._predictions += self._generate_and_score(batch, self.test_metrics)
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> list[PredictionRow]:
+        """Score a batch; the rows go to the callbacks (the results writer, :mod:`cotlit.evaluation.writer`)."""
+        return self._evaluate(batch, "test", self.test_metrics)
 
     def on_test_epoch_end(self) -> None:
-        values = {k: float(v) for k, v in self.test_metrics.compute().items()}
+        for name, value in self.test_metrics.compute().items():
+            if name in METRIC_NAMES:
+                # already synchronised by compute(): equal on every rank, so the mean is exact
+                self.log(f"test/{name}", value, sync_dist=True)
         self.test_metrics.reset()
-        for name in METRIC_NAMES:
-            self.log(f"test/{name}", values[name], sync_dist=True)
-        self._gather_predictions()
-        self.last_test_results = {**values, "n": int(values["n"])}
+        self.evaluator.release()
 
-    def on_predict_epoch_start(self) -> None:
-        self._predictions = []
-
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
-        rows = self._generate_and_score(batch, self.test_metrics)
-        self._predictions += rows
-        return rows
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[PredictionRow]:
+        return self._evaluate(batch, "predict")
 
     def on_predict_epoch_end(self) -> None:
-        self.test_metrics.reset()
-        self._gather_predictions()
-
-    def _gather_predictions(self) -> list[dict[str, Any]]:
-        """Every rank's prediction rows, one per example, ordered by index (complete on global rank 0)."""
-        rows = self._predictions
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            gathered: list[Any] = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(gathered, rows)
-            rows = [row for part in gathered for row in part]
-        unique = {row["index"]: row for row in reversed(rows)}
-        self.predictions = [unique[i] for i in sorted(unique)]
-        return self.predictions
+        self.evaluator.release()
 
     # -- checkpoints ------------------------------------------------------------------------------------------
     def _trainable_names(self) -> set[str]:
@@ -279,9 +295,7 @@ class StudentModule(L.LightningModule):
         if self.hparams.finetuning != "full":
             keep = self._trainable_names()
             checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is not None:
-            checkpoint["cotlit_renderer"] = datamodule.renderer.to_dict()
+        checkpoint["cotlit_renderer"] = self.renderer.to_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         missing = sorted(self._trainable_names() - set(checkpoint["state_dict"]))
@@ -289,10 +303,9 @@ class StudentModule(L.LightningModule):
             raise CotlitError(f"checkpoint lacks {len(missing)} trainable weights of this student (e.g. {missing[0]});"
                               " was it written with another finetuning mode, LoRA rank or target_modules?")
         saved = checkpoint.get("cotlit_renderer")
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        if saved is not None and datamodule is not None and saved != datamodule.renderer.to_dict():
+        if saved is not None and saved != self.renderer.to_dict():
             raise CotlitError(f"the checkpoint was trained with prompts rendered as {saved} but this run renders "
-                              f"{datamodule.renderer.to_dict()}: test with the training run's config.yaml")
+                              f"{self.renderer.to_dict()}: test with the training run's config.yaml")
 
     def save_adapter(self, directory: str | Path, renderer: dict[str, Any] | None,
                      state_dict: dict[str, torch.Tensor] | None = None) -> None:
