@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 class RateLimiter:
@@ -64,3 +64,11 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The server's requested wait in seconds: ``retry-after-ms`` (OpenAI's) first, then ``Retry-After``."""
+    try:
+        return max(0.0, float(headers.get("retry-after-ms", "")) / 1000)
+    except ValueError:
+        return parse_retry_after(headers.get("retry-after"))

@@ -25,6 +25,7 @@ from typing import Any, Literal, TextIO
 
 from cotlit.core import FORMATS, LEVELS, CoTExample
 from cotlit.errors import CotlitError
+from cotlit.io import read_json, write_json, write_text
 from cotlit.tasks.base import Task, get_task
 from cotlit.teach.backends.base import Backend, BackendConfig, Completion, Request, Sampling, make_backend
 from cotlit.teach.cache import TeachCache, cache_key
@@ -45,17 +46,24 @@ class TeachConfig:
     backend: BackendConfig = field(default_factory=BackendConfig)
     sampling: Sampling = field(default_factory=Sampling)
     levels: list[int] = field(default_factory=lambda: list(LEVELS))
+    """Granularity levels to generate, 1 (one terse sentence) to 6 (numbered steps with a check); one file each."""
     formats: list[str] = field(default_factory=lambda: ["plain"])
     """``plain`` and/or ``bsm``, ``rar``, ``sym`` (rewrites of the plain CoT of the same level)."""
     reveal_answer: bool = True
     """Show the gold answer in the prompt, as the paper did."""
     filter: Literal["none", "correct"] = "none"
     """``correct`` keeps only CoTs whose extracted answer matches gold (the paper kept all)."""
+    rationale: Literal["content", "reasoning"] = "content"
+    """Where the written rationale comes from: ``content`` (the reply text, before its ``The answer is``) or
+    ``reasoning`` (the separate ``reasoning_content`` of DeepSeek-R1-style servers, kept verbatim; the answer
+    still comes from the reply text). Both are always kept in the cache and provenance."""
     max_attempts: int = 3
     """Requests per item before an empty, cut-off or answer-less completion is recorded as failed."""
     retry_failed: bool = False
-    """Send again the items recorded as failed by an earlier run."""
+    """Send again the items recorded as failed by an earlier run (unusable replies, or transport failures after
+    ``backend.max_retries``)."""
     out_dir: str = "teach_out"
+    """Folder for the data files, their provenance and profiles, the cache and the saved settings."""
     registry: str | None = None
     """``dataset_info.json`` to merge the entries into; None = ``<out_dir>/dataset_info.json``."""
     cache: str | None = None
@@ -118,6 +126,8 @@ def validate(config: TeachConfig) -> None:
         )
     if config.filter not in ("none", "correct"):
         raise CotlitError(f"filter must be 'none' or 'correct', got {config.filter!r}", field="filter")
+    if config.rationale not in ("content", "reasoning"):
+        raise CotlitError(f"rationale must be 'content' or 'reasoning', got {config.rationale!r}", field="rationale")
     if config.max_attempts < 1:
         raise CotlitError("max_attempts must be at least 1", field="max_attempts")
     if not config.teacher or any(ch in config.teacher for ch in "/\\ ."):
@@ -132,12 +142,18 @@ def run_teach(config: TeachConfig, log: TextIO = sys.stderr) -> TeachSummary:
     task = get_task(config.task)
     questions = load_questions(config.data, task)
     out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cache_path = Path(config.cache) if config.cache else out / f"{task.name}_{config.teacher}.cache.jsonl"
-    _write_json(out / f"{task.name}_{config.teacher}.teach_config.json", asdict(config))
-    backend = make_backend(config.backend, config.sampling)
+    state_path = cache_path.with_name(cache_path.name.removesuffix(".jsonl") + ".batches.jsonl")
+    backend = make_backend(config.backend, config.sampling, state_path=state_path, log=log)  # checks the key
     tally = Tally()
-    with TeachCache(cache_path) as cache:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / f"{task.name}_{config.teacher}.teach_config.json", asdict(config))
+        cache = TeachCache(cache_path)
+    except BaseException:
+        backend.close()
+        raise
+    with cache:
         if cache.torn_lines:
             print(f"cotlit teach: {cache_path}: dropped a partial last line from an interrupted write", file=log)
         generator = _Generator(config, task, backend, cache, tally, log)
@@ -195,7 +211,7 @@ class _Generator:
             return "not generated"
         if record["status"] != "ok":
             return record["reason"]
-        return normalise(record["text"], self.task, question.choices)
+        return usable_cot(record["text"], record.get("reasoning"), self.task, question.choices, self.config.rationale)
 
     def run(self, requests: Sequence[Request], stage: str) -> None:
         unique = {r.key: r for r in requests}
@@ -212,9 +228,7 @@ class _Generator:
                 for request, completion in self.backend.generate(pending):
                     used = spent[request.key]
                     self._spend(used, completion)
-                    reason = completion.error or check(
-                        completion.text, completion.finish_reason, self.task, self.choices[request.key]
-                    )
+                    reason = completion.error or self._unusable(request, completion)
                     if reason and not completion.error and attempt < self.config.max_attempts:
                         again.append(request)
                         self.tally.content_retries += 1
@@ -233,6 +247,15 @@ class _Generator:
                     break
         finally:
             bar.close()
+
+    def _unusable(self, request: Request, completion: Completion) -> str | None:
+        """Why a completion must be retried (``empty``, ``cut-off``, ``no-trigger``, ``no-reasoning``...), or None."""
+        choices = self.choices[request.key]
+        reason = check(completion.text, completion.finish_reason, self.task, choices)
+        if reason is None and self.config.rationale == "reasoning":
+            cot = usable_cot(completion.text, completion.reasoning, self.task, choices, "reasoning")
+            reason = cot if isinstance(cot, str) else None
+        return reason
 
     def _needs(self, key: str) -> bool:
         record = self.cache.get(key)
@@ -262,6 +285,7 @@ class _Generator:
             "status": "failed" if reason else "ok",
             "reason": reason,
             "text": completion.text,
+            **({"reasoning": completion.reasoning} if completion.reasoning is not None else {}),
             "finish_reason": completion.finish_reason,
             "prompt_tokens": used["prompt_tokens"],
             "completion_tokens": used["completion_tokens"],
@@ -270,6 +294,19 @@ class _Generator:
             "transport_retries": used["transport_retries"],
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+
+
+def usable_cot(
+    text: str | None, reasoning: str | None, task: Task, choices: tuple[str, ...] | None, rationale: str
+) -> Normalised | str:
+    """The CoT to write from a reply: its text normalised, with the rationale taken from ``reasoning`` when
+    ``rationale`` is ``reasoning`` (``no-reasoning`` when the reply has none); a failure reason otherwise."""
+    result = normalise(text, task, choices)
+    if isinstance(result, str) or rationale == "content":
+        return result
+    if not reasoning or not reasoning.strip():
+        return "no-reasoning"
+    return Normalised(reasoning.strip(), result.answer)
 
 
 def output_stem(task: str, teacher: str, level: int, fmt: str) -> str:
@@ -312,10 +349,10 @@ def _write_outputs(
             stats.rows = len(rows)
             stats.words = sum(len(ex.rationale.split()) for ex in examples) / len(examples) if examples else 0.0
             data_file = out / f"{stem}.json"
-            _write_json(data_file, rows)
+            write_json(data_file, rows)
             lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in provenance)
-            _write_text(out / f"{stem}.provenance.jsonl", lines)
-            _write_json(out / f"{stem}.profile.json", profile_examples(examples, task, gold))
+            write_text(out / f"{stem}.provenance.jsonl", lines)
+            write_json(out / f"{stem}.profile.json", profile_examples(examples, task, gold))
             entries[stem] = {
                 "file_name": os.path.relpath(data_file, registry.parent),
                 "columns": {"prompt": "instruction", "response": "output"},
@@ -342,13 +379,13 @@ def _judge(
     elif record["status"] != "ok":
         result = record["reason"]
     else:
-        result = normalise(record["text"], task, question.choices)
+        result = usable_cot(record["text"], record.get("reasoning"), task, question.choices, config.rationale)
     if isinstance(result, str):
         line.update(status="failed", reason=result)
         stats.failed[result] += 1
         return None
     score = task.score(result.target, question.gold, question.choices) if question.gold is not None else None
-    changed = result.target != record["text"].strip()
+    changed = config.rationale == "content" and result.target != record["text"].strip()
     line.update(extracted=result.answer, correct=score.correct if score else None, normalised=changed)
     stats.scored += score is not None
     stats.correct += bool(score and score.correct)
@@ -384,6 +421,8 @@ def _provenance(
     if record:
         spent = ("prompt_tokens", "completion_tokens", "latency_s", "attempts", "finish_reason")
         line.update({k: record[k] for k in spent})
+        if record.get("reasoning") is not None:
+            line["reasoning"] = record["reasoning"]
     return line
 
 
@@ -399,28 +438,9 @@ def _example(
 
 def merge_registry(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Add or replace ``entries`` in the ``dataset_info.json`` at ``path`` (created when missing)."""
-    registry: dict[str, Any] = {}
-    if path.exists():
-        try:
-            registry = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=err.lineno) from None
-        if not isinstance(registry, dict):
-            raise CotlitError("expected a JSON object of dataset entries", path=path)
+    registry: dict[str, Any] = read_json(path, dict) if path.exists() else {}
     registry.update(entries)
-    _write_json(path, registry)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a killed run leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, path)
+    write_json(path, registry)
 
 
 def _cost(prices: dict[str, dict[str, float]], model: str, tally: Tally) -> float | None:

@@ -29,13 +29,13 @@ def test_config_file_and_flags_compose(tmp_path):
     )
 
 
-def test_the_key_appears_in_no_output_log_or_error(tmp_path, chat_server):
-    chat_server.script = {"q0:": ["429", "500"], "q1:": ["malformed"], "q2:": ["notrigger"] * 3}
+def test_the_key_appears_in_no_output_log_or_error(tmp_path, fake_openai):
+    fake_openai.script = {"q0:": ["429", "500"], "q1:": ["truncated"], "q2:": ["notrigger"] * 3}
     config = tmp_path / "teach.yaml"
     config.write_text(yaml.safe_dump({
         "task": "svamp", "teacher": "tester", "levels": [1, 3], "formats": ["plain", "sym"], "out_dir": "out",
         "data": {"source": str(write_questions(tmp_path / "toy_onlyans.json", 4))},
-        "backend": {"name": "openai", "model": "m", "base_url": chat_server.url, "api_key_env": "COTLIT_TEST_KEY",
+        "backend": {"name": "openai", "model": "m", "base_url": fake_openai.url, "api_key_env": "COTLIT_TEST_KEY",
                     "timeout_s": 2, "backoff_s": 0.01},
     }))
     runs = [run_cli(["--config", str(config)], tmp_path)]
@@ -43,10 +43,10 @@ def test_the_key_appears_in_no_output_log_or_error(tmp_path, chat_server):
     assert runs[0].returncode == 0, runs[0].stderr
     # 8 plain CoTs; the 3 usable plain CoTs of each level are identical here, so their rewrites share 3 requests
     assert "this run: 11 items generated" in runs[0].stderr and "failed no-trigger: 1" in runs[0].stderr
-    chat_server.script = {"q3:": ["401"]}  # the server echoes the key in its error body
+    fake_openai.script = {"q3:": ["401"]}  # the server echoes the key in its error body
     runs.append(run_cli(["--config", str(config), "--retry_failed", "true", "--levels", "[2]"], tmp_path))
     assert runs[2].returncode == 2 and "HTTP 401" in runs[2].stderr and "COTLIT_TEST_KEY" in runs[2].stderr
-    assert chat_server.authorization == {f"Bearer {FAKE_KEY}"}  # the key was read and sent
+    assert fake_openai.authorization == {f"Bearer {FAKE_KEY}"}  # the key was read and sent
 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) >= 4 * 3 + 3  # data, provenance, profile per file; registry, cache, saved config

@@ -38,20 +38,20 @@ def provenance(tmp_path: Path, stem: str = "svamp_tester_level1") -> list[dict]:
     return [json.loads(line) for line in (tmp_path / "out" / f"{stem}.provenance.jsonl").read_text().splitlines()]
 
 
-def test_scripted_failures_are_retried_and_counted(tmp_path, chat_server, monkeypatch):
+def test_scripted_failures_are_retried_and_counted(tmp_path, fake_openai, monkeypatch):
     monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
-    chat_server.script = {
+    fake_openai.script = {
         "q0:": ["429", "500"],  # two transport retries, then ok
         "q1:": ["hang"],  # a timeout, then ok
-        "q2:": ["malformed", "notrigger"],  # a transport retry, then a content retry
+        "q2:": ["truncated", "notrigger"],  # a transport retry, then a content retry
         "q3:": ["notrigger", "notrigger", "notrigger"],  # out of content attempts: failed
         "q4:": ["length", "empty"],  # cut off, empty, then ok
     }
     log = io.StringIO()
-    summary = run_teach(make_config(tmp_path, chat_server.url, n=6), log=log)
+    summary = run_teach(make_config(tmp_path, fake_openai.url, n=6), log=log)
 
-    assert chat_server.authorization == {f"Bearer {FAKE_KEY}"}
-    assert [chat_server.by_question[q] for q in sorted(chat_server.by_question)] == [3, 2, 3, 3, 3, 1]
+    assert fake_openai.authorization == {f"Bearer {FAKE_KEY}"}
+    assert [fake_openai.by_question[q] for q in sorted(fake_openai.by_question)] == [3, 2, 3, 3, 3, 1]
     out = rows(tmp_path)
     assert [r["instruction"][:3] for r in out] == ["q0:", "q1:", "q2:", "q4:", "q5:"]
     assert all(r["output"].startswith("We work it out") for r in out)
@@ -79,10 +79,10 @@ def test_scripted_failures_are_retried_and_counted(tmp_path, chat_server, monkey
     assert profile["n"] == 5 and profile["agreement"]["rate"] == 1.0
 
 
-def test_rerun_sends_nothing_and_retry_failed_resends_only_failures(tmp_path, chat_server, monkeypatch):
+def test_rerun_sends_nothing_and_retry_failed_resends_only_failures(tmp_path, fake_openai, monkeypatch):
     monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
-    chat_server.script = {"q1:": ["500", "500", "500", "500"]}  # 1 + 3 retries: transport failure recorded
-    config = make_config(tmp_path, chat_server.url, n=3)
+    fake_openai.script = {"q1:": ["500", "500", "500", "500"]}  # 1 + 3 retries: transport failure recorded
+    config = make_config(tmp_path, fake_openai.url, n=3)
     first = run_teach(config, log=io.StringIO())
     assert dict(first.files[0].failed) == {"HTTP 500 after 4 attempts": 1}
     again = run_teach(config, log=io.StringIO())
@@ -91,15 +91,15 @@ def test_rerun_sends_nothing_and_retry_failed_resends_only_failures(tmp_path, ch
     third = run_teach(config, log=io.StringIO())
     assert (third.tally.sent, third.tally.cached) == (1, 2)
     assert third.files[0].rows == 3
-    assert [chat_server.by_question[q] for q in sorted(chat_server.by_question)] == [1, 4 + 1, 1]
+    assert [fake_openai.by_question[q] for q in sorted(fake_openai.by_question)] == [1, 4 + 1, 1]
     cache_lines = (tmp_path / "out" / "svamp_tester.cache.jsonl").read_text().splitlines()
     assert len(cache_lines) == 4  # the retried failure appended once; the later record wins
 
 
-def test_formats_rewrite_the_plain_cot_of_the_same_level(tmp_path, chat_server, monkeypatch):
+def test_formats_rewrite_the_plain_cot_of_the_same_level(tmp_path, fake_openai, monkeypatch):
     monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
-    chat_server.script = {"q1:": ["notrigger"] * 3}
-    config = make_config(tmp_path, chat_server.url, n=3, levels=[1, 2], formats=["plain", "bsm"])
+    fake_openai.script = {"q1:": ["notrigger"] * 3}
+    config = make_config(tmp_path, fake_openai.url, n=3, levels=[1, 2], formats=["plain", "bsm"])
     summary = run_teach(config, log=io.StringIO())
     by_name = {f.name: f for f in summary.files}
     assert set(by_name) == {f"svamp_tester_level{k}{suffix}" for k in (1, 2) for suffix in ("", "_bsm")}
@@ -112,24 +112,24 @@ def test_formats_rewrite_the_plain_cot_of_the_same_level(tmp_path, chat_server, 
     assert prompts[0]["prompt_hash"] != provenance(tmp_path, "svamp_tester_level2")[0]["prompt_hash"]
 
 
-def test_filter_correct_drops_wrong_answers_and_counts_them(tmp_path, chat_server, monkeypatch):
+def test_filter_correct_drops_wrong_answers_and_counts_them(tmp_path, fake_openai, monkeypatch):
     monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
-    chat_server.script = {"q2:": ["wrong"]}
+    fake_openai.script = {"q2:": ["wrong"]}
     for name, expected_rows in (("none", 3), ("correct", 2)):  # the second run filters the cached CoTs
-        summary = run_teach(make_config(tmp_path, chat_server.url, n=3, filter=name), log=io.StringIO())
+        summary = run_teach(make_config(tmp_path, fake_openai.url, n=3, filter=name), log=io.StringIO())
         stats = summary.files[0]
         assert (stats.rows, stats.scored, stats.correct, stats.filtered) == (expected_rows, 3, 2, 3 - expected_rows)
         assert [p["correct"] for p in provenance(tmp_path)] == [True, True, False]
     assert provenance(tmp_path)[2]["status"] == "filtered" and summary.tally.cached == 3
-    assert sum(chat_server.by_question.values()) == 3
+    assert sum(fake_openai.by_question.values()) == 3
 
 
-def test_missing_key_and_rejected_key_name_the_variable_not_the_key(tmp_path, chat_server, monkeypatch):
+def test_missing_key_and_rejected_key_name_the_variable_not_the_key(tmp_path, fake_openai, monkeypatch):
     monkeypatch.delenv("COTLIT_TEST_KEY", raising=False)
     with pytest.raises(CotlitError, match="COTLIT_TEST_KEY"):
-        run_teach(make_config(tmp_path, chat_server.url), log=io.StringIO())
+        run_teach(make_config(tmp_path, fake_openai.url), log=io.StringIO())
     monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
-    chat_server.script = {"q0:": ["401"]}
+    fake_openai.script = {"q0:": ["401"]}
     with pytest.raises(CotlitError, match="HTTP 401") as err:
-        run_teach(make_config(tmp_path, chat_server.url, n=1), log=io.StringIO())
+        run_teach(make_config(tmp_path, fake_openai.url, n=1), log=io.StringIO())
     assert FAKE_KEY not in str(err.value) and "COTLIT_TEST_KEY" in str(err.value)

@@ -28,15 +28,15 @@ def cache_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.endswith("}")]
 
 
-def test_sigkill_then_restart_completes_every_item_once(tmp_path, chat_server):
-    chat_server.delay_s = 0.05
+def test_sigkill_then_restart_completes_every_item_once(tmp_path, fake_openai):
+    fake_openai.delay_s = 0.05
     out = tmp_path / "out"
     config = tmp_path / "teach.yaml"
     config.write_text(yaml.safe_dump({
         "task": "svamp", "teacher": "tester", "levels": [2], "formats": ["plain"], "out_dir": str(out),
         "progress": False,
         "data": {"source": str(write_questions(tmp_path / "toy_onlyans.json", N))},
-        "backend": {"name": "openai", "model": "m", "base_url": chat_server.url, "api_key_env": "COTLIT_TEST_KEY",
+        "backend": {"name": "openai", "model": "m", "base_url": fake_openai.url, "api_key_env": "COTLIT_TEST_KEY",
                     "concurrency": 2, "timeout_s": 5, "backoff_s": 0.01},
     }))
     env = {**os.environ, "COTLIT_TEST_KEY": FAKE_KEY}
@@ -59,5 +59,5 @@ def test_sigkill_then_restart_completes_every_item_once(tmp_path, chat_server):
     assert sorted(r["instruction"].split(":")[0] for r in rows) == sorted(f"q{i}" for i in range(N))
     final = cache_records(cache)
     assert len(final) == len({r["key"] for r in final}) == N  # no duplicate records
-    assert all(chat_server.requests[r["prompt_hash"]] == 1 for r in saved)  # nothing saved was sent again
-    assert sum(chat_server.requests.values()) <= N + 2  # at most the two in flight at the kill were repeated
+    assert all(fake_openai.requests[r["prompt_hash"]] == 1 for r in saved)  # nothing saved was sent again
+    assert sum(fake_openai.requests.values()) <= N + 2  # at most the two in flight at the kill were repeated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from cotlit.errors import CotlitError
 from cotlit.teach.backends.base import Backend, BackendConfig, Completion, Request, Sampling
@@ -14,16 +15,17 @@ class VLLMBackend(Backend):
 
     name = "vllm"
 
-    def __init__(self, config: BackendConfig, sampling: Sampling) -> None:
-        super().__init__(config, sampling)
+    def __init__(self, config: BackendConfig, sampling: Sampling, **context: Any) -> None:
+        super().__init__(config, sampling, **context)
         try:
             import vllm
         except ImportError:
             message = "the vllm backend needs the `vllm` package (pip install vllm)"
             raise CotlitError(message, field="backend.name") from None
-        self._llm = vllm.LLM(model=config.model, **({"dtype": config.dtype} if config.dtype else {}), **config.extra)
+        self._llm = vllm.LLM(model=config.model, dtype=config.dtype, **config.extra)
+        settings = {"temperature": sampling.temperature, "top_p": sampling.top_p, "seed": sampling.seed}
         self._params = vllm.SamplingParams(
-            temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens, seed=sampling.seed
+            max_tokens=sampling.max_tokens, **{name: value for name, value in settings.items() if value is not None}
         )
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
