@@ -1,5 +1,5 @@
 """``cotlit recommend RUNS_DIR``: each student's best level / format / teacher, and whether it is
-significantly better than the runner-up (paired bootstrap on their shared test examples)."""
+significantly better than the runner-up (exact McNemar test on their shared test examples)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import argparse
 import json
 from pathlib import Path
 
+from cotlit.sweep.stats import INTERVAL_METHODS
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cotlit recommend", description=__doc__.split(": ", 1)[1])
     p.add_argument("runs_dir", type=Path, help="directory searched (recursively) for run directories")
     p.add_argument("--task", help="only this task")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--interval", choices=INTERVAL_METHODS, default="clopper-pearson",
+                   help="interval of an accuracy (default: %(default)s, exact)")
+    p.add_argument("--n-boot", type=int, default=2000,
+                   help="paired bootstrap resamples for the interval of a difference (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
     return p
@@ -27,6 +32,7 @@ def main(argv: list[str]) -> int:
     runs = [run for run in collect(args.runs_dir).runs if args.task is None or run.metrics["task"] == args.task]
     if not runs:
         raise CotlitError("no finished runs" + (f" of task {args.task!r}" if args.task else ""), path=args.runs_dir)
-    results = recommend(pool(runs, n_boot=args.n_boot, seed=args.seed), n_boot=args.n_boot, seed=args.seed)
+    results = recommend(pool(runs, n_boot=args.n_boot, seed=args.seed), n_boot=args.n_boot, seed=args.seed,
+                        method=args.interval)
     print(json.dumps([r.to_dict() for r in results], indent=2) if args.json else render(results))
     return 0
