@@ -1,4 +1,4 @@
-"""cotlit's core types and rules, with no dependency beyond the standard library.
+"""cotlit's core types and rules, with no dependency beyond the standard library (and cotlit's own errors and io).
 
 Everything else imports down to this module: the example every loader produces (:class:`CoTExample`), the answer
 trigger and the one rule that splits a text into rationale and answer (:func:`split_answer`), the one rule that
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cotlit.errors import CotlitError
+from cotlit.io import field as record_field
 
 # -- examples -------------------------------------------------------------------------------------------------------
 Format = Literal["plain", "bsm", "rar", "sym"]
@@ -151,21 +152,11 @@ Scoring = Literal["cotlit", "paper"]
 
 def _check(record: dict[str, Any], key: str, kinds: tuple[type, ...], where: dict[str, Any], *,
            nullable: bool = False, required: bool = True) -> Any:
-    """``record[key]`` if it has one of ``kinds``; a CotlitError naming the field otherwise.
-
-    ``nullable``: None is a valid value; ``required=False``: an absent key reads as None.
-    """
-    if key not in record:
-        if not required:
-            return None
-        raise CotlitError("missing", field=key, **where)
-    value = record[key]
-    if value is None and (nullable or not required):
+    """``record[key]`` checked by :func:`cotlit.io.field`; ``nullable``: None is valid; ``required=False``: an
+    absent key (or None) reads as None."""
+    if not required and record.get(key) is None:
         return None
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = " or ".join(kind.__name__ for kind in kinds)
-        raise CotlitError(f"expected {names}, got {value!r}", field=key, **where)
-    return value
+    return record_field(record, None, key, kinds + ((type(None),) if nullable else ()), empty_ok=True, **where)
 
 
 @dataclass(frozen=True)
@@ -231,6 +222,15 @@ class AnswerScores:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, rows: list[PredictionRow]) -> AnswerScores:
+        """The scores of ``rows``, one per example (de-duplicate them first)."""
+        n = len(rows)
+        if not n:
+            raise ValueError("no prediction rows to score")
+        return cls(n=n, answer_accuracy=sum(r.correct for r in rows) / n, format_ok_rate=sum(r.format_ok for r in rows) / n,
+                   gen_tokens=sum(r.gen_tokens for r in rows) / n, gen_truncated=sum(r.truncated for r in rows) / n)
 
 
 SCORE_KEYS: tuple[str, ...] = tuple(f.name for f in fields(AnswerScores))

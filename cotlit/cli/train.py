@@ -1,19 +1,21 @@
 """``cotlit fit | validate | test | predict``: LightningCLI over ``StudentModule`` and the CoT DataModules.
 
 Every run has one directory (``--run_dir``, default ``runs/<command>-<time>``) holding ``config.yaml``,
-``checkpoints/``, the CSV log, ``adapter/`` after fit, and ``predictions.jsonl`` + ``metrics.json`` after test.
-``fit`` tests the trained student at the end (``--test_after_fit``) and, with ``--baseline true``, the untrained
-one first, measured the same way.
+``checkpoints/``, the CSV log, ``adapter/`` after fit, and ``predictions.jsonl`` + ``metrics.json`` after test
+(``predict`` generates for the test split too and writes ``predictions.jsonl`` only). ``fit`` tests the trained
+student at the end (``--test_after_fit``) and, with ``--baseline true``, the untrained one first, measured the same
+way. A :class:`~cotlit.evaluation.writer.ResultsWriter` callback writes the result files; the student scores with
+the evaluator it builds from the task and template linked from the data module.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from cotlit.data.arithmetic import ArithmeticData
@@ -22,6 +24,7 @@ from cotlit.data.hf_data import HFData
 from cotlit.data.json_data import JsonData
 from cotlit.data.paper import PaperData
 from cotlit.errors import CotlitError
+from cotlit.evaluation.writer import ResultsWriter
 from cotlit.model.student import StudentModule
 
 PLUGINS = (ArithmeticData, HFData, JsonData, PaperData)
@@ -41,6 +44,9 @@ class CotlitCLI(LightningCLI):
                             help="fit: test the trained student and write predictions.jsonl and metrics.json.")
         parser.link_arguments("model", "data.init_args.tokenizer", compute_fn=lambda model: model.tokenizer,
                               apply_on="instantiate")
+        # the student scores the data module's task with its prompts (its evaluator and checkpoint check need them)
+        parser.link_arguments("data.init_args.task", "model.init_args.task")
+        parser.link_arguments("data.init_args.template", "model.init_args.template")
 
     # -- run directory ----------------------------------------------------------------------------------------
     def before_instantiate_classes(self) -> None:
@@ -52,6 +58,8 @@ class CotlitCLI(LightningCLI):
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         trainer = config["trainer"]
         trainer["default_root_dir"] = run_dir
+        if self.subcommand == "fit":
+            _check_budget(trainer)
         if trainer.get("logger") in (None, True):
             trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger",
                                  "init_args": {"save_dir": run_dir, "name": "", "version": ""}}
@@ -80,71 +88,67 @@ class CotlitCLI(LightningCLI):
     def run_dir(self) -> Path:
         return Path(self.config[self.subcommand]["run_dir"])
 
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        trainer = super().instantiate_trainer(**kwargs)
+        self.writer = ResultsWriter(self.run_dir, self._run_info)
+        trainer.callbacks.append(self.writer)
+        return trainer
+
+    def _run_info(self, trainer: L.Trainer, student: StudentModule) -> dict[str, Any]:
+        """What the tested student was trained on and how it was scored, for ``metrics.json``."""
+        dm: CoTDataModule = self.datamodule
+        hp = student.hparams
+        return {
+            "task": dm.task, "split": "test", "student": Path(str(hp.name_or_path).removeprefix("pypi:")).name,
+            "name_or_path": hp.name_or_path, "finetuning": hp.finetuning, "teacher": dm.teacher,
+            "granularity": dm.granularity, "format": dm.format, "seed": self.config[self.subcommand].get("seed_everything"),
+            "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
+            "global_step": trainer.global_step, "renderer": student.renderer.to_dict(), **student.evaluator.describe(),
+        }
+
     # -- fit: baseline, adapter export, final test ------------------------------------------------------------
     def before_fit(self) -> None:
-        self.baseline: dict[str, Any] | None = None
         if self.config["fit"]["baseline"]:
+            self.writer.prefix = "baseline_"
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
-            self.baseline = self.model.last_test_results
-            self._write_results("baseline_")
+            if self.trainer.is_global_zero:
+                self.writer.baseline = self.writer.read_metrics().scores
+            self.writer.prefix = ""
 
     def after_fit(self) -> None:
         # every rank takes part: a sharded (FSDP) model is gathered into one state dict that rank 0 writes
         state = self.trainer.strategy.lightning_module_state_dict()
         if self.trainer.is_global_zero:
-            self.model.save_adapter(self.run_dir / "adapter", self.datamodule.renderer.to_dict(), state)
+            self.model.save_adapter(self.run_dir / "adapter", self.model.renderer.to_dict(), state)
         if self.config["fit"]["test_after_fit"] and not self.datamodule.examples.get("test"):
             print("cotlit: no test set configured (e.g. data.init_args.test_path); skipping the test after fit")
         elif self.config["fit"]["test_after_fit"]:
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
-            self._write_results()
             self._print_summary()
 
     def after_test(self) -> None:
-        self._write_results()
         self._print_summary()
 
-    def after_predict(self) -> None:
-        if self.trainer.is_global_zero:
-            _write_jsonl(self.run_dir / "predictions.jsonl", self.model.predictions)
-
-    def _write_results(self, prefix: str = "") -> None:
-        """Rank 0 writes ``predictions.jsonl`` and ``metrics.json`` (one row per example, de-duplicated)."""
-        if not self.trainer.is_global_zero:
-            return
-        _write_jsonl(self.run_dir / f"{prefix}predictions.jsonl", self.model.predictions)
-        results = self.model.last_test_results
-        dm: CoTDataModule = self.datamodule
-        hp = self.model.hparams
-        metrics = {
-            "task": dm.task, "split": "test", **results,
-            "student": Path(str(hp.name_or_path).removeprefix("pypi:")).name, "name_or_path": hp.name_or_path,
-            "finetuning": hp.finetuning, "teacher": dm.teacher, "granularity": dm.granularity,
-            "format": dm.format, "seed": self.config[self.subcommand].get("seed_everything"),
-            "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
-            "global_step": self.trainer.global_step, "renderer": dm.renderer.to_dict(),
-        }
-        if prefix == "" and getattr(self, "baseline", None) is not None:
-            metrics["baseline"] = self.baseline
-        (self.run_dir / f"{prefix}metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-
     def _print_summary(self) -> None:
+        """Rank 0 prints the scores as written into ``metrics.json``."""
         if not self.trainer.is_global_zero:
             return
-        final = self.model.last_test_results
-        lines = [f"cotlit: test answer accuracy {final['answer_accuracy']:.4f} on {final['n']} examples "
-                 f"(answer found {final['answer_found']:.3f}, mean generated tokens {final['gen_tokens']:.1f})"]
-        if getattr(self, "baseline", None) is not None:
-            lines.insert(0, f"cotlit: untrained student test answer accuracy {self.baseline['answer_accuracy']:.4f}")
+        final = self.writer.read_metrics()
+        scores = final.scores
+        lines = [f"cotlit: test answer accuracy {scores.answer_accuracy:.4f} on {scores.n} examples "
+                 f"(format ok {scores.format_ok_rate:.3f}, mean generated tokens {scores.gen_tokens:.1f})"]
+        if final.baseline is not None:
+            lines.insert(0, f"cotlit: untrained student test answer accuracy {final.baseline['answer_accuracy']:.4f}")
             lines[1] = lines[1].replace("test answer accuracy", "trained student test answer accuracy")
         lines.append(f"cotlit: predictions and metrics in {self.run_dir}")
         print("\n".join(lines))
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps({k: v for k, v in row.items() if k != "index"}, ensure_ascii=False) + "\n")
+def _check_budget(trainer: dict[str, Any]) -> None:
+    """A fit must end: with neither ``max_epochs`` nor ``max_steps`` (nor ``max_time``), Lightning runs 1000 epochs."""
+    if trainer.get("max_epochs") is None and trainer.get("max_steps") in (None, -1) and not trainer.get("max_time"):
+        raise CotlitError("fit has no training budget: set trainer.max_epochs or trainer.max_steps (with neither, "
+                          "Lightning would train for 1000 epochs)")
 
 
 def _cotlit_error_in(err: BaseException) -> CotlitError | None:

@@ -261,9 +261,10 @@ class CoTDataModule(L.LightningDataModule):
         return [len(r["input_ids"]) for r in self.rows[split]]
 
     def _loader(
-        self, split: str, batch_sampler: Any, *, train: bool, generate: bool, packed: bool = False
+        self, split: str, batch_sampler: Any, *, labels: bool, prompts: bool, packed: bool = False
     ) -> DataLoader:
-        collate = Collator(self.examples[split], self.tokenizer.pad_token_id, train=train, generate=generate,
+        """Batches with training inputs and ``labels`` (for a loss), and/or left-padded ``prompts`` to generate from."""
+        collate = Collator(self.examples[split], self.tokenizer.pad_token_id, train=labels, generate=prompts,
                            packed=packed)
         items = PackedRows(self.rows[split], self.max_length) if packed else self.rows[split]
         return DataLoader(items, batch_sampler=batch_sampler, collate_fn=collate, num_workers=self.num_workers)
@@ -278,22 +279,24 @@ class CoTDataModule(L.LightningDataModule):
                                          grouped=self.length_grouped, rank=rank, world_size=world)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.train_batch_sampler(), train=True, generate=False, packed=self.pack)
+        return self._loader("train", self.train_batch_sampler(), labels=True, prompts=False, packed=self.pack)
 
-    def _eval_loader(self, split: str, *, train: bool) -> DataLoader:
+    def _eval_loader(self, split: str, *, labels: bool) -> DataLoader:
+        """Prompt batches to generate from, sorted by length; ``labels``: also the targets (validation loss)."""
         rank, world = self._rank_world()
         prompt_lengths = [r["prompt_len"] for r in self.rows[split]]
         sampler = EvalBatchSampler(prompt_lengths, self.eval_batch_size, rank=rank, world_size=world)
-        return self._loader(split, sampler, train=train, generate=True)
+        return self._loader(split, sampler, labels=labels, prompts=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._eval_loader("val", train=True)
+        return self._eval_loader("val", labels=True)
 
     def test_dataloader(self) -> DataLoader:
-        return self._eval_loader("test", train=False)
+        return self._eval_loader("test", labels=False)
 
     def predict_dataloader(self) -> DataLoader:
-        return self._eval_loader("test", train=False)
+        """The test split: ``predict`` generates and scores the test prompts like ``test``."""
+        return self._eval_loader("test", labels=False)
 
     # -- reporting --------------------------------------------------------------------------------------------
     def train_padding_efficiency(self, grouped: bool | None = None) -> float:

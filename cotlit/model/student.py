@@ -239,7 +239,9 @@ class StudentModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # -- evaluation by generation -----------------------------------------------------------------------------
-    def _evaluate(self, batch: dict[str, Any], stage: Stage, metrics: AnswerMetrics | None = None) -> list[PredictionRow]:
+    def _evaluate(
+        self, batch: dict[str, Any], stage: Stage, metrics: AnswerMetrics | None = None
+    ) -> list[PredictionRow]:
         """Generate and score a batch of prompts (the keys of :class:`~cotlit.evaluation.evaluator.EvalBatch`)."""
         rows = self.evaluator(self.model, self.tokenizer, batch, stage)
         if metrics is not None:

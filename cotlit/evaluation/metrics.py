@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-METRIC_NAMES = ("answer_accuracy", "answer_found", "gen_tokens", "gen_truncated")
+from cotlit.core import PredictionRow
+
+METRIC_NAMES = ("answer_accuracy", "format_ok_rate", "gen_tokens", "gen_truncated")
+"""The logged metrics (``val/<name>``, ``test/<name>``); :meth:`AnswerMetrics.compute` adds the count ``n``."""
 
 
 class AnswerMetrics(Metric):
-    """Accuracy, trigger rate, mean generated tokens and truncation rate over unique examples.
+    """Accuracy, format-ok (trigger) rate, mean generated tokens and truncation rate over unique examples.
 
     Distributed evaluation may score an example on two ranks (padding); ``compute`` keeps one row per dataset
     index, so the result equals the single-process one.
@@ -20,22 +25,19 @@ class AnswerMetrics(Metric):
 
     def __init__(self) -> None:
         super().__init__()
-        for name in ("index", "correct", "found", "tokens", "truncated"):
+        for name in ("index", "correct", "format_ok", "tokens", "truncated"):
             self.add_state(name, default=[], dist_reduce_fx="cat")
 
-    def update(
-        self,
-        index: torch.Tensor,
-        correct: torch.Tensor,
-        found: torch.Tensor,
-        tokens: torch.Tensor,
-        truncated: torch.Tensor,
-    ) -> None:
-        self.index.append(index.long())
-        self.correct.append(correct.float())
-        self.found.append(found.float())
-        self.tokens.append(tokens.float())
-        self.truncated.append(truncated.float())
+    def update(self, rows: Sequence[PredictionRow]) -> None:
+        """Add scored rows (each needs its dataset ``index``)."""
+        def column(values: list[float | int]) -> torch.Tensor:
+            return torch.tensor(values, device=self.device)
+
+        self.index.append(column([row.index for row in rows]).long())
+        self.correct.append(column([row.correct for row in rows]).float())
+        self.format_ok.append(column([row.format_ok for row in rows]).float())
+        self.tokens.append(column([row.gen_tokens for row in rows]).float())
+        self.truncated.append(column([row.truncated for row in rows]).float())
 
     def compute(self) -> dict[str, torch.Tensor]:
         index = dim_zero_cat(self.index)
@@ -43,12 +45,13 @@ class AnswerMetrics(Metric):
         first = torch.ones_like(order, dtype=torch.bool)
         first[1:] = index[order][1:] != index[order][:-1]
         keep = order[first]
+
         def mean(state: list[torch.Tensor]) -> torch.Tensor:  # float64, so 1/100 is reported as 0.01
             return dim_zero_cat(state)[keep].double().mean()
 
         values = {
             "answer_accuracy": mean(self.correct),
-            "answer_found": mean(self.found),
+            "format_ok_rate": mean(self.format_ok),
             "gen_tokens": mean(self.tokens),
             "gen_truncated": mean(self.truncated),
         }

@@ -1,0 +1,1 @@
+"""Evaluation by generation: decoding settings, generation backends, the evaluator, metrics, results writer."""

@@ -1,0 +1,71 @@
+"""Decoding settings of evaluation, and how unset ones take the task's defaults for the chosen scoring."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from cotlit.core import Scoring
+from cotlit.errors import CotlitError
+from cotlit.tasks.base import Task
+
+Backend = Literal["loop", "generate", "vllm"]
+BACKENDS: tuple[str, ...] = ("loop", "generate", "vllm")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the student generates in validation, test and predict (``model.init_args.decoding``)."""
+
+    max_new_tokens: int | None = None
+    """Generation budget; None = the task's default for the chosen scoring (cotlit's, or the paper's 1024 for math
+    and 640 for commonsense)."""
+    num_beams: int = 1
+    """Beam width; 1 = greedy. With ``scoring: paper`` and 1, the paper's width (5) is used."""
+    stop_strings: list[str] | None = None
+    """String stop sequences, checked on the decoded text and cut from it (the end token always stops too);
+    None = none with cotlit scoring, the paper's list with paper scoring."""
+    backend: Backend = "loop"
+    """``loop``: cotlit's batched greedy loop (finished rows leave the batch; greedy only, so beam search runs on
+    ``generate``); ``generate``: batched ``model.generate``; ``vllm``: vLLM's engine for test and predict on GPUs
+    (the ``vllm`` extra; validation then runs on ``loop`` or ``generate``)."""
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise CotlitError(f"decoding.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.num_beams < 1:
+            raise CotlitError(f"decoding.num_beams must be >= 1, got {self.num_beams}")
+        if self.backend not in BACKENDS:
+            raise CotlitError(f"unknown decoding.backend {self.backend!r}; valid backends: {', '.join(BACKENDS)}")
+        if self.stop_strings is not None and not all(isinstance(s, str) and s for s in self.stop_strings):
+            raise CotlitError(f"decoding.stop_strings must be non-empty strings, got {self.stop_strings!r}")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding with every setting resolved: what a backend is asked to do."""
+
+    max_new_tokens: int
+    num_beams: int
+    stop_strings: tuple[str, ...]
+    backend: Backend
+
+    def to_dict(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["stop_strings"] = list(self.stop_strings)
+        return record
+
+
+def resolve(decoding: Decoding, task: Task, scoring: Scoring) -> GenerationSettings:
+    """Fill the unset settings of ``decoding`` from ``task``: its paper defaults with ``scoring="paper"``."""
+    paper = scoring == "paper"
+    budget = decoding.max_new_tokens or (task.paper_max_new_tokens if paper else task.max_new_tokens)
+    beams = task.paper_num_beams if paper and decoding.num_beams == 1 else decoding.num_beams
+    if decoding.stop_strings is not None:
+        stops = tuple(decoding.stop_strings)
+    else:
+        stops = tuple(task.paper_stop_strings) if paper else ()
+    backend = decoding.backend
+    if beams > 1 and backend == "loop":
+        backend = "generate"  # the loop is greedy only; beam search stays batched in model.generate
+    return GenerationSettings(budget, beams, stops, backend)
