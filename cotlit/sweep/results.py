@@ -13,15 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from cotlit.core import METRICS_FILE, PREDICTIONS_FILE, RunMetrics
 from cotlit.errors import CotlitError
 from cotlit.io import field as checked_field
 from cotlit.io import json_lines, read_json, read_text
-from cotlit.sweep.runner import METRICS_FILE, PREDICTIONS_FILE, STATUS_FILE, read_status
+from cotlit.sweep.runner import STATUS_FILE, read_status
 from cotlit.sweep.stats import Interval, bootstrap_ci
-
-REQUIRED = ("task", "split", "n", "answer_accuracy", "answer_found", "gen_tokens", "gen_truncated", "student",
-            "finetuning", "teacher", "granularity", "format", "seed", "train_cot_words")
-"""Keys every ``metrics.json`` must have."""
 
 
 @dataclass(frozen=True)
@@ -176,17 +173,8 @@ def row_label(cell: Cell, cells: list[Cell]) -> str:
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    metrics = read_json(path, dict)
-    for key in REQUIRED:
-        if key not in metrics:
-            raise CotlitError("missing", path=path, field=key)
-    accuracy = metrics["answer_accuracy"]
-    if not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
-        raise CotlitError(f"expected a fraction in [0, 1], got {accuracy!r}", path=path, field="answer_accuracy")
-    if metrics["granularity"] is not None and not isinstance(metrics["granularity"], int):
-        raise CotlitError(f"expected an integer level or null, got {metrics['granularity']!r}", path=path,
-                          field="granularity")
-    return metrics
+    """A checked ``metrics.json`` (:class:`RunMetrics`; older files' ``answer_found`` reads as ``format_ok_rate``)."""
+    return RunMetrics.from_dict(read_json(path, dict), path=path).to_dict()
 
 
 def _read_scores(path: Path) -> dict[str, float]:

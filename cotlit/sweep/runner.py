@@ -26,13 +26,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from cotlit.core import METRICS_FILE, PREDICTIONS_FILE
 from cotlit.errors import CotlitError
 from cotlit.sweep.grid import Grid, RunSpec
 
 State = Literal["pending", "running", "done", "failed"]
 STATUS_FILE = "status.json"
-METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "predictions.jsonl"
 TAIL_LINES = 30
 PR_SET_PDEATHSIG = 1
 
