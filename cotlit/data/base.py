@@ -45,6 +45,10 @@ class CoTDataModule(L.LightningDataModule):
     """Prompt template: auto (the tokenizer's chat template if it has one, else alpaca), chat, llama3, gemma, alpaca."""
     batch_size: int = 8
     """Training batch size per device."""
+    global_batch_size: int | None = None
+    """Training examples per optimizer step over all devices (the paper: 64). Sets the trainer's
+    ``accumulate_grad_batches`` to global_batch_size / (batch_size x devices) at setup, so one config gives the
+    same optimisation at any device count; it must divide evenly. None = the trainer's own accumulation."""
     eval_batch_size: int = 32
     """Batch size for generation in validation, test and predict."""
     max_length: int = 1024
@@ -231,6 +235,8 @@ class CoTDataModule(L.LightningDataModule):
                 self._tokenize(split, examples)
 
     def setup(self, stage: str | None = None) -> None:
+        if self.global_batch_size is not None and getattr(self, "trainer", None) is not None:
+            self._accumulate_to_global_batch(self.trainer)
         if self.rows:
             return
         for split, examples in self._split_examples().items():
@@ -252,6 +258,19 @@ class CoTDataModule(L.LightningDataModule):
         return {"target_style": self.target_style, "eval_prompt": self.eval_prompt, "skipped_bad_records": self.skipped,
                 "dropped_over_length": self.dropped, "test_overlap_with_train": self.test_overlap,
                 **self.target_counts()}
+
+    def _accumulate_to_global_batch(self, trainer: Any) -> None:
+        """Set the trainer's gradient accumulation so that each optimizer step sees ``global_batch_size`` examples."""
+        per_step = self.batch_size * trainer.world_size
+        steps, rest = divmod(self.global_batch_size, per_step)
+        if self.pack or rest or steps < 1:
+            why = "packed rows hold a varying number of examples" if self.pack else (
+                f"it is not a multiple of batch_size {self.batch_size} x {trainer.world_size} devices")
+            raise CotlitError(f"global_batch_size {self.global_batch_size} cannot be reached: {why}")
+        if trainer.accumulate_grad_batches not in (1, steps):
+            raise CotlitError(f"global_batch_size {self.global_batch_size} needs accumulate_grad_batches {steps}, but "
+                              f"the trainer sets {trainer.accumulate_grad_batches}: drop one of the two")
+        trainer.accumulate_grad_batches = steps
 
     def _rank_world(self) -> tuple[int, int]:
         trainer = getattr(self, "trainer", None)
