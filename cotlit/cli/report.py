@@ -1,16 +1,22 @@
-"""``cotlit report RUNS_DIR``: results.csv, report.md (paper-shaped tables with bootstrap CIs) and plots."""
+"""``cotlit report RUNS_DIR``: results.csv, report.md (paper-shaped tables with exact CIs and paired tests
+against answer-only) and plots."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from cotlit.sweep.stats import INTERVAL_METHODS
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cotlit report", description=__doc__.split(": ", 1)[1])
     p.add_argument("runs_dir", type=Path, help="directory searched (recursively) for run directories")
     p.add_argument("--out", type=Path, help="output directory (default: RUNS_DIR)")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--interval", choices=INTERVAL_METHODS, default="clopper-pearson",
+                   help="interval of an accuracy (default: %(default)s, exact)")
+    p.add_argument("--n-boot", type=int, default=2000,
+                   help="paired bootstrap resamples for the interval of a difference (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="write only the CSV and the markdown report")
     return p
@@ -21,7 +27,8 @@ def main(argv: list[str]) -> int:
 
     args = parser().parse_args(argv)
     written = build_report(args.runs_dir, args.out or args.runs_dir,
-                           ReportOptions(n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots))
+                           ReportOptions(n_boot=args.n_boot, seed=args.seed, interval=args.interval,
+                                         plots=not args.no_plots))
     for path in written.values():
         print(path)
     return 0

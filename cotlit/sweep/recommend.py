@@ -113,8 +113,8 @@ def render(recommendations: list[Recommendation], level: float = LEVEL) -> str:
 
 
 def format_p(p_value: float) -> str:
-    """A p-value in three decimals, or ``<0.001``."""
-    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+    """A p-value in three decimals, or in two significant digits below 0.001 (``6.1e-05``)."""
+    return f"{p_value:.1e}" if p_value < 0.001 else f"{p_value:.3f}"
 
 
 def _accuracy(recommendation: Recommendation, cell: Cell) -> str:

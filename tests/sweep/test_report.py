@@ -8,9 +8,9 @@ import pytest
 
 from cotlit.cli import main as cotlit
 from cotlit.errors import CotlitError
-from cotlit.sweep.report import ReportOptions, build_report
+from cotlit.sweep.report import ReportOptions, build_report, format_ok_rate
 from cotlit.sweep.results import collect, pool
-from cotlit.sweep.stats import bootstrap_ci
+from cotlit.sweep.stats import bootstrap_ci, clopper_pearson, mcnemar_p_value
 
 N = 40
 
@@ -36,9 +36,9 @@ def runs_dir(tmp_path, make_run):
     return root
 
 
-def ci_text(k: int, options: ReportOptions) -> str:
-    interval = bootstrap_ci(np.array(vector(k), dtype=float), n_boot=options.n_boot, seed=options.seed)
-    return f"{100 * k / N:.1f} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
+def ci_text(k: int, n: int = N) -> str:
+    interval = clopper_pearson(k, n)
+    return f"{100 * k / n:.1f} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
 
 
 def test_report_tables_csv_and_plots(runs_dir, tmp_path):
@@ -48,10 +48,10 @@ def test_report_tables_csv_and_plots(runs_dir, tmp_path):
 
     assert "## arithmetic (test), teacher: gpt4o" in report
     assert "| student | L1 plain | L3 plain | L3 bsm |" in report
-    alpha = ci_text(30, options).replace("75.0", "**75.0**")
-    assert f"| alpha | {ci_text(20, options)} | {alpha} | {ci_text(28, options)} |" in report
-    beta = ci_text(12, options).replace("30.0", "**30.0**")
-    assert f"| beta | {beta} | {ci_text(8, options)} | – |" in report
+    alpha = ci_text(30).replace("75.0", "**75.0**")
+    assert f"| alpha | {ci_text(20)} | {alpha} | {ci_text(28)} |" in report
+    beta = ci_text(12).replace("30.0", "**30.0**")
+    assert f"| beta | {beta} | {ci_text(8)} | – |" in report
     assert "| *training CoT words* | 35 | 50 | 83 |" in report
     assert "## arithmetic (test), teacher: human" in report and "| student | human CoT |" in report
     assert "## arithmetic (test), teacher: answer-only" in report and "| student | answer only |" in report
@@ -62,10 +62,13 @@ def test_report_tables_csv_and_plots(runs_dir, tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 9
     row = next(r for r in rows if r["run_dir"].endswith("alpha-L3"))
-    interval = bootstrap_ci(np.array(vector(30), dtype=float), n_boot=500, seed=7)
+    interval = clopper_pearson(30, N)
     assert (float(row["answer_accuracy"]), float(row["ci_low"]), float(row["ci_high"])) == pytest.approx(
         (0.75, interval.low, interval.high), abs=1e-6)
     assert row["teacher"] == "gpt4o" and row["granularity"] == "3" and row["baseline_accuracy"] == "0.05"
+    # alpha-L3 is right on the first 30 problems, answer-only on the first 10: 20 discordant, all for L3
+    assert float(row["p_vs_answer_only"]) == pytest.approx(mcnemar_p_value(20, 0))
+    assert row["format_ok_rate"] == "1.0" and row["scoring"] == "cotlit"
 
     for kind in ("granularity", "format", "teacher", "length"):
         path = written[f"arithmetic_test_{kind}"]
@@ -106,3 +109,54 @@ def test_report_and_recommend_cli(runs_dir, tmp_path, capsys):
     assert result["alpha"]["best"]["granularity"] == 3 and result["alpha"]["best"]["format"] == "plain"
     assert result["alpha"]["runner_up"]["format"] == "bsm"
     assert cotlit(["recommend", str(runs_dir), "--task", "gsm8k"]) == 2
+
+
+def _rewrite_predictions(run_dir, generated: list[str], gold: str = "1") -> None:
+    """Predictions whose texts score as ``generated`` says under each rule set (SVAMP, gold 1)."""
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    for row, text in zip(rows, generated):
+        row["generated"], row["gold"] = text, gold
+    (run_dir / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_conditions_table_against_answer_only(tmp_path, make_run):
+    root = tmp_path / "runs"
+    right, wrong, cotlit_only = "The answer is 1", "The answer is 2", "The answer is 0 + 1 = 1"  # paper reads 0
+    answer_only = make_run(root, "none", task="svamp", teacher=None, granularity=None, correct=vector(10),
+                           cot_words=0.0)
+    _rewrite_predictions(answer_only, [right] * 10 + [wrong] * 30)
+    level = make_run(root, "L2", task="svamp", granularity=2, correct=vector(24), cot_words=42.0)
+    _rewrite_predictions(level, [right] * 20 + [cotlit_only] * 4 + [wrong] * 16)
+    for seed, k in ((0, 0), (1, 8)):  # L5 with two seeds: answer-only ran seed 0 only
+        run = make_run(root, f"L5-s{seed}", task="svamp", granularity=5, seed=seed, correct=vector(k), cot_words=90.0)
+        _rewrite_predictions(run, [right] * k + [wrong] * (N - k))
+    metrics = json.loads((level / "metrics.json").read_text())
+    metrics |= {"gen_tokens": 31.5, "gen_truncated": 0.25, "answer_found": 0.75}
+    (level / "metrics.json").write_text(json.dumps(metrics))
+
+    build_report(root, tmp_path / "out", ReportOptions(n_boot=300, seed=1, plots=False))
+    report = (tmp_path / "out" / "report.md").read_text()
+
+    assert "### svamp (test), tiny" in report
+    assert ("| condition | seeds | n | accuracy % [95% CI] | paper rules % | Δ vs answer-only [95% CI] | p | tokens "
+            "| truncated % | format ok % | training CoT words |") in report
+    lines = [line for line in report.splitlines() if line.startswith("| answer-only |") or line.startswith("| gpt4o")]
+    assert lines[0] == f"| answer-only | 0 | 40 | {ci_text(10)} | 25.0 | – | – | 20.0 | 0.0 | 100.0 | 0 |"
+    l2 = lines[1]
+    assert l2.startswith(f"| gpt4o L2 | 0 | 40 | {ci_text(24)} | 50.0 | +35.0 [") and l2.count("|") == 12
+    assert f"| {mcnemar_p_value(14, 0):.1e} (14:0) | 31.5 | 25.0 | 75.0 | 42 |" in l2  # 1.2e-04
+    # L5: seeds 0 (0%) and 1 (20%) pooled; compared with answer-only on seed 0 alone (0 vs 10 right)
+    l5 = lines[2]
+    assert l5.startswith(f"| gpt4o L5 | 0: 0.0, 1: 20.0 | 40 | {ci_text(4)} | 10.0 | -25.0 [")
+    assert f"| 0.002 (0:10) |" in l5
+    with (tmp_path / "out" / "results.csv").open() as handle:
+        rows = {row["run_dir"].rsplit("/", 1)[1]: row for row in csv.DictReader(handle)}
+    assert float(rows["L5-s0"]["ci_high"]) == pytest.approx(clopper_pearson(0, N).high, abs=1e-6)  # not [0, 0]
+    assert rows["L5-s0"]["p_vs_answer_only"] == str(mcnemar_p_value(0, 10)) and rows["L5-s1"]["p_vs_answer_only"] == ""
+    assert (rows["L2"]["paper_accuracy"], rows["L2"]["format_ok_rate"]) == ("0.5", "0.75")
+
+
+def test_format_ok_rate_accepts_old_and_new_names():
+    assert format_ok_rate({"answer_found": 0.5}) == 0.5
+    assert format_ok_rate({"format_ok_rate": 0.25}) == 0.25
+    assert format_ok_rate({}) is None
