@@ -9,7 +9,7 @@ import pytest
 from cotlit.core import example_id
 from cotlit.errors import CotlitError
 from cotlit.tasks import get_task, task_names
-from cotlit.tasks.segment import answer_segment, mammoth_segment
+from cotlit.tasks.segment import answer_segment
 
 TASKS = {
     "svamp": ("number", 512, ""),
@@ -55,18 +55,6 @@ def test_unknown_task_lists_valid_names():
 )
 def test_answer_segment(text, segment):
     assert answer_segment(text) == segment
-
-
-@pytest.mark.parametrize(
-    ("text", "segment", "flag"),
-    [
-        ("Draft\n\nThe answer is 5. The answer is 6", "Draft", False),  # cut at the first blank line anywhere
-        ("The best choice is B.", "B", True),
-        ("nothing", "nothing", False),
-    ],
-)
-def test_mammoth_segment(text, segment, flag):
-    assert mammoth_segment(text) == (segment, flag)
 
 
 # (task, record, id, question, gold, choices)
