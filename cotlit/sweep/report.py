@@ -203,21 +203,8 @@ def render_markdown(runs_dir: Path, found: Collection, cells: list[Cell],
              "Bold: best of the row.", ""]
     for table in tables(cells):
         lines += [f"## {table.title}", "", table.markdown(), ""]
-    with_paper = any(row.paper_accuracy is not None for group in rows.values() for row in group)
-    lines += ["## Conditions against answer-only", "",
-              f"Δ: accuracy minus the same student's answer-only accuracy, over the seeds both ran and the problems "
-              f"both scored, with its {pct}% paired bootstrap interval ({options.n_boot} resamples, seed "
-              f"{options.seed}); p: two-sided exact McNemar test (problems only this condition / only answer-only "
-              "got right). Tokens: mean generated tokens; truncated: share that ran out of budget; format ok: "
-              "share whose answer followed the trigger."
-              + (" Paper rules: the paper's answer extraction re-applied to the saved generations." if with_paper
-                 else ""), ""]
-    header = ["condition", "seeds", "n", f"accuracy % [{pct}% CI]"] + (["paper rules %"] if with_paper else [])
-    header += [f"Δ vs answer-only [{pct}% CI]", "p", "tokens", "truncated %", "format ok %", "training CoT words"]
-    for (task, split, student), group in rows.items():
-        lines += [f"### {task} ({split}), {student}", "", "| " + " | ".join(header) + " |",
-                  "|---" * len(header) + "|"]
-        lines += [row.markdown(with_paper) for row in group] + [""]
+    if rows:
+        lines += _conditions_section(rows, options)
     baselines = sorted({(c.condition.task, row_label(c, cells), c.baseline) for c in cells
                         if c.baseline is not None})
     if baselines:
@@ -230,6 +217,27 @@ def render_markdown(runs_dir: Path, found: Collection, cells: list[Cell],
         if items:
             lines += [f"## {heading}", ""] + [f"- {item}" for item in items] + [""]
     return "\n".join(lines)
+
+
+def _conditions_section(rows: dict[tuple[str, str, str], list[ConditionRow]], options: ReportOptions) -> list[str]:
+    """The per-student tables of conditions against answer-only, with their legend."""
+    pct = round(100 * options.level)
+    with_paper = any(row.paper_accuracy is not None for group in rows.values() for row in group)
+    lines = ["## Conditions against answer-only", "",
+             f"Δ: accuracy minus the same student's answer-only accuracy, over the seeds both ran and the problems "
+             f"both scored, with its {pct}% paired bootstrap interval ({options.n_boot} resamples, seed "
+             f"{options.seed}); p: two-sided exact McNemar test (problems only this condition / only answer-only "
+             "got right). Tokens: mean generated tokens; truncated: share that ran out of budget; format ok: "
+             "share whose answer followed the trigger."
+             + (" Paper rules: the paper's answer extraction re-applied to the saved generations." if with_paper
+                else ""), ""]
+    header = ["condition", "seeds", "n", f"accuracy % [{pct}% CI]"] + (["paper rules %"] if with_paper else [])
+    header += [f"Δ vs answer-only [{pct}% CI]", "p", "tokens", "truncated %", "format ok %", "training CoT words"]
+    for (task, split, student), group in rows.items():
+        lines += [f"### {task} ({split}), {student}", "", "| " + " | ".join(header) + " |",
+                  "|---" * len(header) + "|"]
+        lines += [row.markdown(with_paper) for row in group] + [""]
+    return lines
 
 
 def write_csv(found: Collection, cells: list[Cell], paper: dict[Path, dict[str, float] | None], path: Path,
