@@ -1,60 +1,53 @@
-"""Read the ``data`` and ``model`` parts of cotlit YAML configs without starting a Trainer or loading weights."""
+"""Read a cotlit configuration as ``cotlit fit`` reads it, without starting a Trainer or loading weights."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import warnings
+from argparse import ArgumentError
 from typing import Any
 
-import yaml
+from jsonargparse import ArgumentParser
 
+from cotlit.cli.train import CotlitCLI, _cotlit_error_in
+from cotlit.data.base import CoTDataModule
 from cotlit.errors import CotlitError
+from cotlit.model.loading import load_tokenizer
+from cotlit.model.student import StudentModule
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+class _ParseOnlyCLI(CotlitCLI):
+    """``cotlit fit``'s parser, stopped after parsing: no run directory, no classes built, nothing run."""
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def after_instantiate_classes(self) -> None:
+        pass
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        pass
 
 
-def read_configs(paths: list[str], overrides: list[str]) -> dict[str, Any]:
-    """Merge YAML files left to right (later wins), then ``a.b.c=value`` overrides (values parsed as YAML)."""
-    config: dict[str, Any] = {}
-    for path in paths:
+def read_configs(argv: list[str]) -> dict[str, Any]:
+    """The ``fit`` configuration that ``argv`` (``--config`` files, ``--key value`` and ``--key=value`` overrides)
+    gives, parsed and merged by the same LightningCLI parser as ``cotlit fit``, as a plain dict."""
+    with warnings.catch_warnings():  # the command line is passed on as `args`, which LightningCLI warns about
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
         try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise CotlitError("config file not found", path=path) from None
-        except yaml.YAMLError as err:
-            raise CotlitError(f"invalid YAML: {err}", path=path) from None
-        if not isinstance(loaded, dict):
-            raise CotlitError("a config file must hold a mapping", path=path)
-        config = _merge(config, loaded)
-    for item in overrides:
-        key, sep, value = item.removeprefix("--").partition("=")
-        if not sep:
-            raise CotlitError(f"override {item!r} is not of the form key.path=value")
-        node: dict[str, Any] = {}
-        leaf = node
-        parts = key.split(".")
-        for part in parts[:-1]:
-            leaf = leaf.setdefault(part, {})
-        leaf[parts[-1]] = yaml.safe_load(value)
-        config = _merge(config, node)
-    return config
+            cli = _ParseOnlyCLI(StudentModule, CoTDataModule, subclass_mode_model=True, subclass_mode_data=True,
+                                save_config_callback=None, seed_everything_default=False,
+                                parser_kwargs={"exit_on_error": False}, args=["fit", *argv],
+                                auto_configure_optimizers=False)
+        except ArgumentError as err:
+            raise CotlitError(f"{err} (see 'cotlit fit --help')") from None
+    return cli.config["fit"].as_dict()
 
 
 def build_datamodule(config: dict[str, Any]) -> Any:
     """The configured DataModule with the configured student's tokenizer linked in (no model weights loaded)."""
-    from jsonargparse import ArgumentParser
-
-    import cotlit.cli.train  # noqa: F401  (registers the data plugins)
-    from cotlit.data.base import CoTDataModule
-    from cotlit.model.loading import load_tokenizer
-
     data = config.get("data")
     if not isinstance(data, dict) or "class_path" not in data:
         raise CotlitError("the config has no `data: {class_path: ..., init_args: ...}` section")
@@ -67,8 +60,6 @@ def build_datamodule(config: dict[str, Any]) -> Any:
         parsed = parser.parse_object({"data": data})
         datamodule = parser.instantiate_classes(parsed).data
     except Exception as err:  # jsonargparse wraps CotlitError and type errors alike
-        from cotlit.cli.train import _cotlit_error_in
-
         cause = _cotlit_error_in(err)
         raise cause or CotlitError(f"invalid data section: {err}") from None
     datamodule.tokenizer = tokenizer

@@ -8,22 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 
+from cotlit.cli.config_files import build_datamodule, read_configs
+
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="cotlit render",
         description="Print rendered examples of a config (prompt and target marked) and data statistics.",
-        epilog="Extra arguments of the form --data.init_args.granularity=6 override the config.",
+        epilog="Every other argument is read as `cotlit fit` reads it: --config FILE (repeatable; later wins) and "
+        "overrides such as --data.init_args.granularity 6 or --data.init_args.granularity=6.",
+        allow_abbrev=False,
     )
-    parser.add_argument("--config", action="append", required=True, help="config YAML (repeatable; later wins)")
     parser.add_argument("--split", choices=("train", "val", "test"), default="train")
     parser.add_argument("--n", type=int, default=3, help="examples to print")
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    args, overrides = parser.parse_known_args(argv)
-
-    from cotlit.cli.config_files import build_datamodule, read_configs
-
-    datamodule = build_datamodule(read_configs(args.config, overrides))
+    args, fit_args = parser.parse_known_args(argv)
+    datamodule = build_datamodule(read_configs(fit_args))
     datamodule.setup("fit")
     renderer = datamodule.renderer
     examples, rows = datamodule.examples[args.split], datamodule.rows[args.split]
