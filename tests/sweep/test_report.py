@@ -133,6 +133,9 @@ def test_conditions_table_against_answer_only(tmp_path, make_run):
     metrics = json.loads((level / "metrics.json").read_text())
     metrics |= {"gen_tokens": 31.5, "gen_truncated": 0.25, "answer_found": 0.75}
     (level / "metrics.json").write_text(json.dumps(metrics))
+    new_style = json.loads((root / "L5-s1" / "metrics.json").read_text())
+    new_style["format_ok_rate"] = new_style.pop("answer_found") / 2  # metrics.json as written from cotlit 0.2
+    (root / "L5-s1" / "metrics.json").write_text(json.dumps(new_style))
 
     build_report(root, tmp_path / "out", ReportOptions(n_boot=300, seed=1, plots=False))
     report = (tmp_path / "out" / "report.md").read_text()
@@ -154,6 +157,7 @@ def test_conditions_table_against_answer_only(tmp_path, make_run):
     assert float(rows["L5-s0"]["ci_high"]) == pytest.approx(clopper_pearson(0, N).high, abs=1e-6)  # not [0, 0]
     assert rows["L5-s0"]["p_vs_answer_only"] == str(mcnemar_p_value(0, 10)) and rows["L5-s1"]["p_vs_answer_only"] == ""
     assert (rows["L2"]["paper_accuracy"], rows["L2"]["format_ok_rate"]) == ("0.5", "0.75")
+    assert rows["L5-s1"]["format_ok_rate"] == "0.5" and "| 75.0 | 90 |" in l5  # old and new key, averaged
 
 
 def test_format_ok_rate_accepts_old_and_new_names():
