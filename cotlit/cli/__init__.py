@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("cotlit.cli.sweep", "run a teacher x granularity x format x student grid"),
     "report": ("cotlit.cli.report", "tables, confidence intervals and plots from a sweep's runs"),
     "recommend": ("cotlit.cli.recommend", "best level / format / teacher per student, with significance"),
+    "data": ("cotlit.cli.data", "download the paper's data by registry entry or task, checksummed and resumable"),
 }
 
 
