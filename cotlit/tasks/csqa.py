@@ -2,8 +2,9 @@
 
 Extraction (:class:`~cotlit.tasks.choices.ChoiceTask`): first letter A-E after ``The answer is``; else the
 last letter of the text (``format_ok=False``). ``paper_compat``: the paper's regex
-``[Tt]he answer is ([A-E]|True|False)``, case-sensitive, no fallback. Test records are the paper's
-``{"instruction", "label"}`` (the options are inside the instruction, so ``choices`` is None).
+``[Tt]he answer is ([A-E]|True|False)`` on the cleaned output (``run_reasoning.py``), case-sensitive, no
+fallback. Test records are the paper's ``{"instruction", "label"}`` (the options are inside the instruction,
+so ``choices`` is None).
 ``max_new_tokens=320`` (the paper's script default; its README says 640).
 """
 
