@@ -191,9 +191,11 @@ class StudentModule(L.LightningModule):
     ) -> torch.Tensor:
         """Mean loss over the label tokens, the LM head applied at those only (:mod:`cotlit.model.loss`). Packed
         rows pass ``position_ids`` and no mask: transformers builds the per-example causal mask from the position
-        restarts (only without a mask and a KV cache). ``label_count``: the batch's number of labels after the
-        causal shift, counted on the host, so that selecting the label positions does not wait for the device."""
-        if position_ids is not None:
+        restarts (only without a mask and a KV cache). Unpacked rows are right-padded, so the causal mask alone
+        keeps the padding out of every labelled position: no mask is passed (SDPA runs its causal kernel, and
+        transformers does not read the mask back to see whether it can). ``label_count``: the batch's number of
+        labels after the causal shift, counted on the host, so that finding them does not wait for the device."""
+        if position_ids is not None or self.loss_path != "full_logits":
             attention_mask = None
         return causal_lm_loss(self.model, input_ids, attention_mask, labels, position_ids=position_ids,
                               path=self.loss_path, chunk_size=self.hparams.loss_chunk_size, label_count=label_count)
@@ -221,8 +223,8 @@ class StudentModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
         params = [p for p in self.parameters() if p.requires_grad]
-        # one fused kernel for all parameters instead of several per tensor group (CUDA only here)
-        fused = bool(params) and all(p.device.type == "cuda" for p in params)
+        # one fused kernel for all parameters, and no read-back of the step count (the for-loop version's .item())
+        fused = bool(params) and all(p.device.type in ("cuda", "cpu") for p in params)
         optimizer = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay, fused=fused)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup = int(hp.warmup * total) if hp.warmup < 1 else int(hp.warmup)

@@ -95,6 +95,14 @@ def test_all_linear_leaves_the_head_a_plain_linear_layer():
     assert type(causal_lm(with_lora(tiny_lm())).get_output_embeddings()) is torch.nn.Linear
 
 
+def test_right_padded_rows_need_no_attention_mask():
+    """The padding follows every labelled position, so the causal mask alone keeps it out."""
+    model = with_lora(tiny_lm())
+    batch = padded_batch(**BATCH, seed=8)
+    unmasked = {k: v for k, v in batch.items() if k != "attention_mask"}
+    assert_same(loss_and_grads(model, unmasked), loss_and_grads(model, batch, path="full_logits"))
+
+
 def test_host_label_count_gives_the_same_loss_as_searching_the_device():
     model = with_lora(tiny_lm())
     batch = padded_batch(**BATCH, seed=3)
