@@ -2,7 +2,7 @@
 
 Settings come from ``--config <file.yaml>`` and/or flags (``--backend.model``, ``--data.limit`` ...; later wins);
 ``--print_config`` shows the merged settings. API keys are never settings: ``backend.api_key_env`` names the
-environment variable that holds the key.
+environment variable that holds the key. Backends, reasoning models, the Batch API and retries: docs/teach.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 def build_parser() -> Any:
     from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
 
+    from cotlit.tasks import task_names
     from cotlit.teach.runner import TeachConfig
 
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
@@ -23,6 +24,11 @@ def build_parser() -> Any:
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file with the settings below")
     parser.add_class_arguments(TeachConfig, as_group=False)
+    for action in parser._actions:  # the docstrings are reST; the terminal gets plain text
+        if action.help:
+            action.help = action.help.replace("``", "")
+        if action.dest == "task":
+            action.help += f" One of: {', '.join(task_names())}."
     return parser
 
 

@@ -27,7 +27,11 @@ class DataConfig:
     dataset_dir: str | None = None
     """Folder holding ``dataset_info.json`` when ``source`` is an entry name."""
     prompt_field: str | None = None
+    """Record field with the question (``cot`` reader, files and Hugging Face datasets); None = ``instruction``.
+    Registry entries use their own ``columns``."""
     response_field: str | None = None
+    """Record field with the target, whose answer is the gold when the target is answer-only or human-written
+    (``cot`` reader); None = ``output``."""
     gold_field: str | None = None
     """Record field with the gold answer; None = ``gold``/``label`` when present, else an answer-only target."""
     split: str = "train"

@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
+from cotlit.teach.backends.base import BackendConfig, Sampling
 from cotlit.teach.prompts import prompt_hash
+from cotlit.teach.questions import DataConfig
+from cotlit.teach.runner import TeachConfig
 
 FAKE_KEY = "sk-test-FAKE-0123456789abcdef"
 
@@ -25,7 +28,8 @@ MALFORMED: dict[str, Any] = {
     "nochoices": {"choices": []},
     "nullchoices": {"choices": None},
     "nomessage": {"choices": [{"index": 0, "finish_reason": "stop"}]},
-    "nullcontent": {"choices": [{"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "stop"}]},
+    "nullcontent": {"choices": [{"index": 0, "message": {"role": "assistant", "content": None},
+                                 "finish_reason": "stop"}]},
     "wrongtypes": {"choices": [{"index": 0, "message": {"role": "assistant", "content": 42}, "finish_reason": 7}]},
     "array": [{"choices": []}],
 }
@@ -282,8 +286,6 @@ class _Server(ThreadingHTTPServer):
 
 def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
         def log_message(self, *args) -> None:  # keep test output clean
             pass
 
@@ -332,3 +334,28 @@ def write_questions(path: Path, n: int) -> Path:
     ]
     path.write_text(json.dumps(records))
     return path
+
+
+def make_config(tmp_path: Path, url: str, n: int = 4, backend: dict | None = None, **overrides) -> TeachConfig:
+    """A level-1 SVAMP run of ``n`` toy questions against ``url`` with fast retries; ``backend`` overrides."""
+    settings = dict(
+        name="openai", model="test-model", base_url=url, api_key_env="COTLIT_TEST_KEY", timeout_s=0.3,
+        max_retries=3, backoff_s=0.01, backoff_max_s=0.2, concurrency=4, poll_s=0.01,
+    )
+    settings.update(backend or {})
+    config = dict(
+        task="svamp", teacher="tester", levels=[1], formats=["plain"], out_dir=str(tmp_path / "out"),
+        data=DataConfig(source=str(write_questions(tmp_path / "toy_onlyans.json", n))),
+        backend=BackendConfig(**settings), sampling=Sampling(max_tokens=64), progress=False,
+        prices={"test-model": {"input": 1.0, "output": 2.0}},
+    )
+    config.update(overrides)
+    return TeachConfig(**config)
+
+
+def rows(tmp_path: Path, stem: str = "svamp_tester_level1") -> list[dict]:
+    return json.loads((tmp_path / "out" / f"{stem}.json").read_text())
+
+
+def provenance(tmp_path: Path, stem: str = "svamp_tester_level1") -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "out" / f"{stem}.provenance.jsonl").read_text().splitlines()]

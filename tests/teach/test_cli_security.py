@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from conftest import FAKE_KEY, write_questions
 
-from cotlit.cli.teach import parse_config
+from cotlit.cli.teach import build_parser, parse_config
 from cotlit.teach.runner import validate
 
 
@@ -58,9 +58,18 @@ def test_the_key_appears_in_no_output_log_or_error(tmp_path, fake_openai):
 
 def test_shipped_configs_parse_and_validate():
     configs = sorted((Path(__file__).resolve().parents[2] / "configs" / "teach").glob("*.yaml"))
-    assert len(configs) == 5
+    assert len(configs) == 8
     for path in configs:
         config = parse_config(["--config", str(path)])
         validate(config)
-        assert config.backend.name in ("openai", "transformers", "program")
-        assert config.backend.name != "openai" or config.backend.base_url or config.backend.api_key_env
+        remote = config.backend.name in ("openai", "openai_batch")
+        assert not remote or config.backend.base_url or config.backend.api_key_env
+
+
+def test_every_teach_flag_has_plain_help_and_one_spelling():
+    parser = build_parser()
+    for action in parser._actions:
+        assert action.help and "``" not in action.help, action.option_strings
+        assert all("-" not in option.lstrip("-") for option in action.option_strings), action.option_strings
+    task = next(action for action in parser._actions if action.dest == "task")
+    assert "gsm8k" in task.help and "svamp" in task.help

@@ -60,4 +60,5 @@ def test_sigkill_then_restart_completes_every_item_once(tmp_path, fake_openai):
     final = cache_records(cache)
     assert len(final) == len({r["key"] for r in final}) == N  # no duplicate records
     assert all(fake_openai.requests[r["prompt_hash"]] == 1 for r in saved)  # nothing saved was sent again
-    assert sum(fake_openai.requests.values()) <= N + 2  # at most the two in flight at the kill were repeated
+    sent = sum(fake_openai.requests.values())
+    assert sent <= N + 2, log.read_text()  # at most the two in flight at the kill were repeated

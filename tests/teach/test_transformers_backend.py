@@ -68,3 +68,43 @@ def test_run_records_unusable_completions_as_failed_with_reason(tmp_path, tiny_l
     assert all(p["status"] == "failed" and p["reason"] in {"cut-off", "empty", "no-trigger"} for p in lines)
     assert all(p["attempts"] == 2 and p["completion_tokens"] <= 10 and p["prompt_tokens"] > 100 for p in lines)
     assert summary.files[0].rows == 0
+
+
+def test_the_teacher_loads_in_the_models_own_dtype(tiny_llama, tmp_path):
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = tmp_path / "bf16"
+    shutil.copytree(tiny_llama, folder)
+    AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.bfloat16).save_pretrained(folder)
+    loaded = {
+        dtype: make_backend(BackendConfig(name="transformers", model=str(folder), device="cpu", dtype=dtype),
+                            Sampling(max_tokens=2)).model.dtype
+        for dtype in ("auto", "float32")
+    }
+    assert loaded == {"auto": torch.bfloat16, "float32": torch.float32}
+
+
+def test_generation_stops_at_every_end_token_of_the_generation_config(tiny_llama, tmp_path):
+    import shutil
+
+    from transformers import GenerationConfig
+
+    from cotlit.teach.backends.transformers_backend import render_chat
+
+    prompt = request("p", "Tom has 3 apples")
+    plain = make_backend(BackendConfig(name="transformers", model=tiny_llama, device="cpu"), Sampling(max_tokens=4))
+    batch = plain.tokenizer([render_chat(plain.tokenizer, prompt.messages)], return_tensors="pt",
+                            add_special_tokens=False)
+    first = int(plain.model(**batch).logits[0, -1].argmax())  # the token greedy decoding emits first
+    assert plain.generate_batch([prompt])[0].completion_tokens > 0 and first != plain.tokenizer.eos_token_id
+
+    folder = tmp_path / "two-ends"
+    shutil.copytree(tiny_llama, folder)
+    GenerationConfig(eos_token_id=[plain.tokenizer.eos_token_id, first]).save_pretrained(folder)
+    ends = make_backend(BackendConfig(name="transformers", model=str(folder), device="cpu"), Sampling(max_tokens=4))
+    assert ends.end_ids == [plain.tokenizer.eos_token_id, first]
+    completion = ends.generate_batch([prompt])[0]
+    assert (completion.text, completion.finish_reason, completion.completion_tokens) == ("", "stop", 0)

@@ -105,6 +105,8 @@ class OpenAIBackend(Backend):
                 reason = "timeout"
             except errors.APIConnectionError:
                 reason = "connection error"
+            except errors.APIError as err:  # anything else the client raises about a reply
+                reason = f"API error ({type(err).__name__})"
             except MalformedReply as err:
                 reason = f"malformed reply ({err})"
             if retries >= self.config.max_retries:

@@ -87,12 +87,7 @@ class OpenAIBatchBackend(Backend):
 
     def _submit(self, chunk: Sequence[Request], state: TeachCache) -> str:
         lines = "".join(
-            json.dumps(
-                {"custom_id": r.key, "method": "POST", "url": ENDPOINT, "body": chat_body(self.config, self.sampling,
-                                                                                       r.messages)},
-                ensure_ascii=False,
-            )
-            + "\n"
+            json.dumps({"custom_id": r.key, "method": "POST", "url": ENDPOINT, "body": self._body(r)}) + "\n"
             for r in chunk
         )
         with self._api("upload the batch input", state):
@@ -104,6 +99,9 @@ class OpenAIBatchBackend(Backend):
         state.put({"key": batch.id, "status": "open", "input_file_id": uploaded.id, "keys": [r.key for r in chunk]})
         print(f"cotlit teach: submitted batch {batch.id} ({len(chunk)} requests); a re-run resumes it", file=self.log)
         return batch.id
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        return chat_body(self.config, self.sampling, request.messages)
 
     def _wait(self, waiting: dict[str, list[Request]], state: TeachCache) -> Iterator[tuple[Request, Completion]]:
         seen: dict[str, str] = {}
@@ -126,7 +124,8 @@ class OpenAIBatchBackend(Backend):
 
     def _report(self, batch: Any, seen: dict[str, str]) -> None:
         counts = batch.request_counts
-        status = f"{batch.status}" + (f", {counts.completed}/{counts.total} done, {counts.failed} failed" if counts else "")
+        done = f", {counts.completed}/{counts.total} done, {counts.failed} failed" if counts and counts.total else ""
+        status = f"{batch.status}{done}"
         if seen.get(batch.id) != status:
             seen[batch.id] = status
             print(f"cotlit teach: batch {batch.id}: {status}", file=self.log)
@@ -156,7 +155,10 @@ class OpenAIBatchBackend(Backend):
                     refusal = refusal or refused
         if unreadable:
             print(f"cotlit teach: batch {batch.id}: {unreadable} unreadable result lines", file=self.log)
-        missing = "batch failed: " + _batch_errors(batch) if batch.status == "failed" else f"no result (batch {batch.status})"
+        if batch.status == "failed":
+            missing = f"batch failed: {_batch_errors(batch)}"
+        else:
+            missing = f"no result (batch {batch.status})"
         for key in wanted - results.keys():
             results[key] = Completion(text=None, finish_reason=None, latency_s=latency, error=missing)
         return results, refusal
@@ -182,7 +184,8 @@ class OpenAIBatchBackend(Backend):
         status, body = response.get("status_code"), response.get("body")
         if status != 200:
             message = redact(error_message(body, "no message"), self._key)
-            refused = setting_error(self.config, status, message[:500]) if rejected_setting(status, body, message) else None
+            refusal = rejected_setting(status, body, message)
+            refused = setting_error(self.config, status, message[:500]) if refusal else None
             return custom_id, failed(f"HTTP {status}: {message[:200]}"), refused
         try:
             completion = read_reply(body)
@@ -200,8 +203,8 @@ class OpenAIBatchBackend(Backend):
         except errors.APIStatusError as err:
             if err.status_code in FATAL_STATUS:
                 raise fatal_error(self.config, err.status_code, type(err).__name__) from None
-            message = redact(error_message(err.body, err.message), self._key)[:300]
-            raise CotlitError(f"could not {doing}: HTTP {err.status_code}: {message}; {resume}", field="backend") from None
+            message = f"HTTP {err.status_code}: {redact(error_message(err.body, err.message), self._key)[:300]}"
+            raise CotlitError(f"could not {doing}: {message}; {resume}", field="backend") from None
         except errors.APIConnectionError as err:
             raise CotlitError(f"could not {doing}: {type(err).__name__}; {resume}", field="backend") from None
 

@@ -31,7 +31,10 @@ def saved_dtype(name_or_path: str) -> str:
 def end_token_ids(generation_eos: int | list[int] | None, tokenizer_eos: int) -> list[int]:
     """Every token that ends a completion: the generation config's (one id or a list, e.g. Llama 3's
     ``<|end_of_text|>`` and ``<|eot_id|>``), then the tokenizer's EOS when not among them."""
-    ids = [] if generation_eos is None else [generation_eos] if isinstance(generation_eos, int) else list(generation_eos)
+    if generation_eos is None:
+        ids = []
+    else:
+        ids = [generation_eos] if isinstance(generation_eos, int) else list(generation_eos)
     return ids if tokenizer_eos in ids else [*ids, tokenizer_eos]
 
 
@@ -53,7 +56,8 @@ class TransformersBackend(Backend):
         self.tokenizer.padding_side = "left"
         dtype = saved_dtype(config.model) if config.dtype == "auto" else config.dtype
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise CotlitError(f"{dtype!r} is not a torch dtype (auto, bfloat16, float16, float32)", field="backend.dtype")
+            message = f"{dtype!r} is not a torch dtype (auto, bfloat16, float16, float32)"
+            raise CotlitError(message, field="backend.dtype")
         self.model = load_causal_lm(config.model, dtype=dtype).to(self.device).eval()
         self.end_ids = end_token_ids(self.model.generation_config.eos_token_id, self.tokenizer.eos_token_id)
 
