@@ -75,9 +75,9 @@ class CoTDataModule(L.LightningDataModule):
     the source had none; ``paper`` = the source's ``output`` verbatim, as the paper trained with LLaMA-Factory
     (answer-only = the bare answer, MATH human = the solution as written)."""
     eval_prompt: EvalPrompt = "train"
-    """Test prompts: ``train`` (default) = exactly the training prompt; ``paper`` = the paper's evaluation prompt
-    (``prompt_utils.get_prompt``: a system turn for llama3, ``### Response: \\n`` for alpaca, an extra newline for
-    gemma), which the student never saw in training."""
+    """Test prompts: ``train`` (default) = exactly the training prompt; ``paper`` = the prompt of the paper's
+    evaluation script for the task (``run_open.py`` for SVAMP/GSM8K/AQuA/MATH, ``run_reasoning.py`` otherwise: a
+    system turn for llama3, other spacing for alpaca and gemma), which the student never saw in training."""
     on_bad_record: Literal["skip", "error"] = "skip"
     """A bad training record (missing, empty or mistyped field): skip it and count it (default, as LLaMA-Factory
     does), or fail on it."""

@@ -2,9 +2,11 @@
 
 The training text is ``prompt + target + end token`` and, by default (``eval_prompt="train"``), the evaluation
 prompt is exactly the ``prompt`` part, so what the student is tested on is what it was trained on.
-``eval_prompt="paper"`` evaluates with the paper's own evaluation prompts instead
-(``Evaluation/reasoning_eval/prompt_utils.get_prompt([(q, "")], form)``), which differ from its training
-templates: see :data:`PAPER_EVAL_FORMS`.
+``eval_prompt="paper"`` evaluates with the paper's own evaluation prompts instead, which differ from its training
+templates and between its two evaluation scripts: ``Evaluation/reasoning_eval/run_reasoning.py`` (CSQA, OBQA,
+StrategyQA) prompts with ``prompt_utils.get_prompt([(q, "")], form)``, and MAmmoTH2's ``math_eval/run_open.py``
+(SVAMP, GSM8K, AQuA, MATH, per the paper's README) with ``get_prompt([], form)`` + ``prefix.format(query=q)`` at
+0 shots. See :attr:`PromptStyle.paper_eval_form` and :attr:`PromptStyle.paper_math_eval_form`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from cotlit.errors import CotlitError
 
 EvalPrompt = Literal["train", "paper"]
 EVAL_PROMPTS: tuple[str, ...] = ("train", "paper")
+PAPER_MATH_TASKS: tuple[str, ...] = ("svamp", "gsm8k", "aqua", "math")
+"""Tasks the paper evaluated with MAmmoTH2's ``run_open.py``; the others with its ``run_reasoning.py``."""
 
 
 class PromptStyle:
@@ -26,7 +30,9 @@ class PromptStyle:
     end_token: ClassVar[str | None] = None
     """The token that ends a response; None means the tokenizer's EOS token."""
     paper_eval_form: ClassVar[str | None] = None
-    """The paper's evaluation prompt for students trained with this template (``{question}`` filled in)."""
+    """The paper's ``run_reasoning.py`` prompt for students trained with this template (``{question}`` filled in)."""
+    paper_math_eval_form: ClassVar[str | None] = None
+    """The ``run_open.py`` prompt (0 shots) the paper's README names for the math tasks."""
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         raise NotImplementedError
@@ -54,6 +60,7 @@ class Llama3(PromptStyle):
         "<|start_header_id|>user<|end_header_id|>\n\n{question}<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n"
     )
+    paper_math_eval_form = paper_eval_form
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         return (
@@ -68,6 +75,7 @@ class Gemma(PromptStyle):
     name = "gemma"
     end_token = "<end_of_turn>"
     paper_eval_form = "<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n\n"
+    paper_math_eval_form = "\n<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n"
 
     def prompt(self, question: str, tokenizer: Any) -> str:
         return f"<bos><start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n"
@@ -81,6 +89,11 @@ class Alpaca(PromptStyle):
         "Below is an instruction that describes a task. "
         "Write a response that appropriately completes the request.\n\n"
         "### Instruction:\n{question}\n\n### Response: \n"
+    )
+    paper_math_eval_form = (
+        "Below is an instruction that describes a task. "
+        "Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\n{question}\n\n### Response:"
     )
 
     def prompt(self, question: str, tokenizer: Any) -> str:
@@ -144,10 +157,13 @@ class Renderer:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def eval_prompt_text(self, question: str) -> str:
-        """The evaluation prompt: the training prompt, or the paper's evaluation form (``eval_prompt="paper"``)."""
+        """The evaluation prompt: the training prompt, or (``eval_prompt="paper"``) the form of the paper's
+        evaluation script for this task: ``run_open.py`` for the math tasks, ``run_reasoning.py`` otherwise."""
         if self.eval_prompt == "train":
             return self.prompt(question)
-        return self.style.paper_eval_form.format(question=question)
+        math = self.settings.task in PAPER_MATH_TASKS
+        form = self.style.paper_math_eval_form if math else self.style.paper_eval_form
+        return form.format(question=question)
 
     def eval_prompt_ids(self, question: str) -> list[int]:
         """Token ids of the evaluation prompt. The paper's forms hold no BOS: vLLM added the tokenizer's special

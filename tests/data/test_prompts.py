@@ -1,5 +1,6 @@
-"""Golden prompt strings: LLaMA-Factory's training templates and the paper's evaluation forms
-(``Evaluation/reasoning_eval/prompt_utils.get_prompt([(q, "")], form)``)."""
+"""Golden prompt strings: LLaMA-Factory's training templates and the paper's evaluation prompts, which differ by
+script: ``run_reasoning.py`` (commonsense) uses ``get_prompt([(q, "")], form)[0]``, MAmmoTH2's ``run_open.py``
+(math) uses ``get_prompt([], form)[0] + get_prompt([], form)[1].format(query=q)`` at 0 shots."""
 
 from __future__ import annotations
 
@@ -20,13 +21,19 @@ TRAIN = {
     "alpaca": "Below is an instruction that describes a task. Write a response that appropriately completes the "
               "request.\n\n### Instruction:\n" + Q + "\n\n### Response:\n",
 }
-PAPER_EVAL = {
+PAPER_REASONING_EVAL = {
     "llama3": "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|>"
               "<|start_header_id|>user<|end_header_id|>\n\n" + Q
               + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
     "gemma": "<start_of_turn>user\n" + Q + "<end_of_turn>\n<start_of_turn>model\n\n",
     "alpaca": "Below is an instruction that describes a task. Write a response that appropriately completes the "
               "request.\n\n### Instruction:\n" + Q + "\n\n### Response: \n",
+}
+PAPER_MATH_EVAL = {
+    "llama3": PAPER_REASONING_EVAL["llama3"],
+    "gemma": "\n<start_of_turn>user\n" + Q + "<end_of_turn>\n<start_of_turn>model\n",
+    "alpaca": "Below is an instruction that describes a task. Write a response that appropriately completes the "
+              "request.\n\n### Instruction:\n" + Q + "\n\n### Response:",
 }
 TEMPLATE_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<bos>",
                    "<start_of_turn>", "<end_of_turn>"]
@@ -46,11 +53,13 @@ def test_training_prompts_are_llama_factory_templates(tokenizer, template: str) 
     assert Renderer(tokenizer, template, "math").eval_prompt_text(Q) == TRAIN[template]
 
 
-@pytest.mark.parametrize("template", sorted(PAPER_EVAL))
-def test_paper_eval_prompts_are_the_papers_get_prompt(tokenizer, template: str) -> None:
-    renderer = Renderer(tokenizer, template, "math", "paper")
-    assert renderer.eval_prompt_text(Q) == PAPER_EVAL[template]
-    assert renderer.eval_prompt_ids(Q) == tokenizer(PAPER_EVAL[template])["input_ids"]
+@pytest.mark.parametrize("template", sorted(PAPER_REASONING_EVAL))
+@pytest.mark.parametrize(("task", "forms"), [("strategyqa", PAPER_REASONING_EVAL), ("csqa", PAPER_REASONING_EVAL),
+                                             ("math", PAPER_MATH_EVAL), ("svamp", PAPER_MATH_EVAL)])
+def test_paper_eval_prompts_are_the_papers_evaluation_scripts(tokenizer, template: str, task: str, forms) -> None:
+    renderer = Renderer(tokenizer, template, task, "paper")
+    assert renderer.eval_prompt_text(Q) == forms[template]
+    assert renderer.eval_prompt_ids(Q) == tokenizer(forms[template])["input_ids"]
 
 
 def test_paper_eval_prompts_need_a_template_the_paper_used(tokenizer) -> None:
