@@ -144,49 +144,51 @@ def run_teach(config: TeachConfig, log: TextIO = sys.stderr) -> TeachSummary:
     out = Path(config.out_dir)
     cache_path = Path(config.cache) if config.cache else out / f"{task.name}_{config.teacher}.cache.jsonl"
     state_path = cache_path.with_name(cache_path.name.removesuffix(".jsonl") + ".batches.jsonl")
-    backend = make_backend(config.backend, config.sampling, state_path=state_path, log=log)  # checks the key
+    backend = make_backend(config.backend, config.sampling, state_path=state_path, log=log)  # checks the key first
     tally = Tally()
     try:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / f"{task.name}_{config.teacher}.teach_config.json", asdict(config))
-        cache = TeachCache(cache_path)
-    except BaseException:
+        with TeachCache(cache_path) as cache:
+            if cache.torn_lines:
+                print(f"cotlit teach: {cache_path}: dropped a partial last line from an interrupted write", file=log)
+            slots = _generate(_Generator(config, task, backend, cache, tally, log), questions)
+            files = _write_outputs(config, task, questions, slots, cache, backend, out)
+    finally:
         backend.close()
-        raise
-    with cache:
-        if cache.torn_lines:
-            print(f"cotlit teach: {cache_path}: dropped a partial last line from an interrupted write", file=log)
-        generator = _Generator(config, task, backend, cache, tally, log)
-        try:
-            family = task_family(task.answer_kind)
-            plain = {
-                (i, level): generator.request(
-                    q, level, "plain", level_messages(q.question, level, family, q.gold, config.reveal_answer)
-                )
-                for i, q in enumerate(questions)
-                for level in config.levels
-            }
-            generator.run(list(plain.values()), "plain")
-            slots: dict[tuple[int, int, str], Request | str] = {
-                (i, level, "plain"): request for (i, level), request in plain.items()
-            }
-            rewrites = [fmt for fmt in config.formats if fmt != "plain"]
-            for (i, level), request in plain.items():
-                base = generator.usable(request, questions[i])
-                for fmt in rewrites:
-                    if isinstance(base, Normalised):
-                        messages = rewrite_messages(questions[i].question, base.target, fmt)
-                        slots[(i, level, fmt)] = generator.request(questions[i], level, fmt, messages)
-                    else:
-                        slots[(i, level, fmt)] = f"plain CoT failed ({base})"
-            generator.run([r for r in slots.values() if isinstance(r, Request) and r.format != "plain"], "rewrite")
-        finally:
-            backend.close()
-        files = _write_outputs(config, task, questions, slots, cache, backend, out)
     cost = _cost(config.prices, backend.model_id, tally)
     summary = TeachSummary(tally, files, cost)
     print_summary(summary, log)
     return summary
+
+
+def _generate(generator: _Generator, questions: Sequence[Question]) -> dict[tuple[int, int, str], Request | str]:
+    """Plain CoTs for every (question, level), then the format rewrites of the usable ones; the request behind
+    each (question index, level, format), or why there is none."""
+    config = generator.config
+    family = task_family(generator.task.answer_kind)
+    plain = {
+        (i, level): generator.request(
+            q, level, "plain", level_messages(q.question, level, family, q.gold, config.reveal_answer)
+        )
+        for i, q in enumerate(questions)
+        for level in config.levels
+    }
+    generator.run(list(plain.values()), "plain")
+    slots: dict[tuple[int, int, str], Request | str] = {
+        (i, level, "plain"): request for (i, level), request in plain.items()
+    }
+    rewrites = [fmt for fmt in config.formats if fmt != "plain"]
+    for (i, level), request in plain.items():
+        base = generator.usable(request, questions[i])
+        for fmt in rewrites:
+            if isinstance(base, Normalised):
+                messages = rewrite_messages(questions[i].question, base.target, fmt)
+                slots[(i, level, fmt)] = generator.request(questions[i], level, fmt, messages)
+            else:
+                slots[(i, level, fmt)] = f"plain CoT failed ({base})"
+    generator.run([r for r in slots.values() if isinstance(r, Request) and r.format != "plain"], "rewrite")
+    return slots
 
 
 class _Generator:

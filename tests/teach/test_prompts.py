@@ -8,7 +8,7 @@ import pytest
 
 from cotlit.core import LEVELS
 from cotlit.tasks.base import get_task
-from cotlit.teach.limits import RateLimiter, backoff_delay, parse_retry_after
+from cotlit.teach.limits import RateLimiter, backoff_delay, parse_retry_after, retry_after
 from cotlit.teach.normalize import Normalised, check, normalise
 from cotlit.teach.prompts import EXEMPLARS, FAMILIES, level_messages, prompt_hash, rewrite_messages, task_family
 
@@ -74,6 +74,8 @@ def test_backoff_honours_retry_after_and_grows_with_jitter():
     assert all(0.5 * min(10, 2**k) <= d <= min(10, 2**k) for k, d in enumerate(delays))
     assert parse_retry_after("3") == 3.0 and parse_retry_after(None) is None and parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25  # OpenAI's header first
+    assert retry_after({"retry-after": "9"}) == 9.0 and retry_after({}) is None
 
 
 def test_rate_limiter_spaces_requests():
