@@ -1,8 +1,10 @@
-"""A test instrument loaded into ``cotlit fit`` ranks as a callback: what each rank trained, reduced and wrote.
+"""A test instrument loaded into ``cotlit fit`` ranks as a callback: what each rank trained, reduced, wrote and saw.
 
 Each rank dumps its trainable weights and what its DDP wrapper all-reduces to ``<out_dir>/rank<N>.pt``; ranks
 other than 0 record every file they open for writing inside the run directory (a Python audit hook) and list
 them in ``<out_dir>/writes-rank<N>.json`` when the process exits (run-dir files are written after teardown).
+Each rank also lists the example ids of every batch it trained on (per epoch) and tested on, with every split's
+ids, in ``<out_dir>/seen-rank<N>.json``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class RankProbe(L.Callback):
     def __init__(self, out_dir: str) -> None:
         self.out_dir = Path(out_dir)
         self.writes: list[str] = []
+        self.seen: dict[str, list[str]] = {}
         self._hooked = False
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -52,3 +55,18 @@ class RankProbe(L.Callback):
 
     def _dump_writes(self, path: Path) -> None:
         path.write_text(json.dumps(self.writes))
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.seen.setdefault(f"train-epoch{trainer.current_epoch}", []).extend(batch["ids"])
+
+    def on_test_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self.seen.setdefault("test", []).extend(batch["ids"])
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        splits = {split: [ex.id for ex in examples] for split, examples in trainer.datamodule.examples.items()}
+        seen = {"seen": self.seen, "splits": splits}
+        (self.out_dir / f"seen-rank{trainer.global_rank}.json").write_text(json.dumps(seen))
