@@ -159,9 +159,12 @@ def _check(record: dict[str, Any], key: str, kinds: tuple[type, ...], where: dic
     return record_field(record, None, key, kinds + ((type(None),) if nullable else ()), empty_ok=True, **where)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PredictionRow:
-    """One scored generation: a line of ``predictions.jsonl``."""
+    """One scored generation: a line of ``predictions.jsonl``.
+
+    Not frozen: Lightning copies step outputs field by field (``apply_to_collection``), which frozen ones refuse.
+    """
 
     id: str
     question: str
@@ -229,8 +232,9 @@ class AnswerScores:
         n = len(rows)
         if not n:
             raise ValueError("no prediction rows to score")
-        return cls(n=n, answer_accuracy=sum(r.correct for r in rows) / n, format_ok_rate=sum(r.format_ok for r in rows) / n,
-                   gen_tokens=sum(r.gen_tokens for r in rows) / n, gen_truncated=sum(r.truncated for r in rows) / n)
+        return cls(n=n, answer_accuracy=sum(r.correct for r in rows) / n,
+                   format_ok_rate=sum(r.format_ok for r in rows) / n, gen_tokens=sum(r.gen_tokens for r in rows) / n,
+                   gen_truncated=sum(r.truncated for r in rows) / n)
 
 
 SCORE_KEYS: tuple[str, ...] = tuple(f.name for f in fields(AnswerScores))

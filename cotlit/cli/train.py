@@ -101,8 +101,8 @@ class CotlitCLI(LightningCLI):
         return {
             "task": dm.task, "split": "test", "student": Path(str(hp.name_or_path).removeprefix("pypi:")).name,
             "name_or_path": hp.name_or_path, "finetuning": hp.finetuning, "teacher": dm.teacher,
-            "granularity": dm.granularity, "format": dm.format, "seed": self.config[self.subcommand].get("seed_everything"),
-            "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
+            "granularity": dm.granularity, "format": dm.format,
+            "seed": self.config[self.subcommand].get("seed_everything"), "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
             "global_step": trainer.global_step, "renderer": student.renderer.to_dict(), **student.evaluator.describe(),
         }
 

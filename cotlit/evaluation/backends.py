@@ -11,7 +11,6 @@ the same way (:func:`~cotlit.evaluation.generation.finish`), so they give the sa
 from __future__ import annotations
 
 import copy
-import logging
 import tempfile
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -21,8 +20,6 @@ import torch
 from cotlit.errors import CotlitError
 from cotlit.evaluation.decoding import GenerationSettings
 from cotlit.evaluation.generation import Generation, StopStrings, finish, generate_batch
-
-log = logging.getLogger(__name__)
 
 
 class GenerationBackend(Protocol):

@@ -99,6 +99,8 @@ class StudentModule(L.LightningModule):
                 generation, and checkpoints record it.
             max_new_tokens: Deprecated: use ``decoding.max_new_tokens`` (this key is read into it for one release).
         """
+        if isinstance(decoding, dict):  # as checkpoints written by the CLI hold it (the parsed config)
+            decoding = Decoding(**decoding)
         if max_new_tokens is not None:
             rank_zero_deprecation("model.init_args.max_new_tokens is deprecated and will be removed in the next "
                                   "release: use model.init_args.decoding.max_new_tokens")

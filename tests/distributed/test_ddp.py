@@ -41,7 +41,7 @@ def cli_args(command: str, model: str, run_dir: Path, probe: Path, *extra: str) 
         "--model.finetuning=lora",
         "--model.lr=1e-2",
         "--model.warmup=0",
-        "--model.max_new_tokens=12",
+        "--model.decoding.max_new_tokens=12",
         "--data=cotlit.data.arithmetic.ArithmeticData",
         "--data.granularity=1",
         "--data.train_size=16",
@@ -119,7 +119,7 @@ def test_two_rank_ddp_fit_and_test_match_one_process(tiny_llama, tmp_path):
     run(cli_args("test", tiny_llama, one_dir, tmp_path / "probe-one", "--trainer.devices=1",
                  f"--ckpt_path={ddp_dir / 'checkpoints' / 'last.ckpt'}"), env)
     ddp, one = (json.loads((d / "metrics.json").read_text()) for d in (ddp_dir, one_dir))
-    for key in ("answer_accuracy", "answer_found", "gen_tokens", "gen_truncated", "n"):
+    for key in ("answer_accuracy", "format_ok_rate", "gen_tokens", "gen_truncated", "n"):
         assert ddp[key] == one[key], key
     by_id = {r["id"]: r for r in predictions(one_dir)}
     assert predictions(ddp_dir) == [by_id[r["id"]] for r in predictions(ddp_dir)]

@@ -19,7 +19,7 @@ def test_smollm2_fits_and_tests_through_the_cli(smollm2, tmp_path, capsys):
         "fit", f"--config={QUICKSTART}", f"--run_dir={run}", "--baseline=false",
         "--trainer.max_steps=2", "--trainer.enable_progress_bar=false", "--trainer.limit_val_batches=0",
         "--data.init_args.train_size=8", "--data.init_args.test_size=4", "--data.init_args.batch_size=4",
-        "--model.init_args.max_new_tokens=48",
+        "--model.init_args.decoding.max_new_tokens=48",
     ]
     assert main(args) == 0
     assert "test answer accuracy" in capsys.readouterr().out

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from cotlit.cli import main
-from cotlit.model.metrics import AnswerMetrics
+from cotlit.core import PredictionRow
+from cotlit.evaluation.metrics import AnswerMetrics
 
 
 def fit_args(model: str, run_dir: Path, *extra: str, finetuning: str = "lora", steps: int = 4) -> list[str]:
@@ -28,7 +29,7 @@ def fit_args(model: str, run_dir: Path, *extra: str, finetuning: str = "lora", s
         "--model=cotlit.model.student.StudentModule",
         f"--model.name_or_path={model}",
         f"--model.finetuning={finetuning}",
-        "--model.max_new_tokens=12",
+        "--model.decoding.max_new_tokens=12",
         "--model.lr=5e-3",
         "--model.warmup=0",
         "--data=cotlit.data.arithmetic.ArithmeticData",
@@ -119,19 +120,24 @@ def test_missing_student_names_where_it_looked(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
-        # index, correct, found, tokens, truncated
+        # index, correct, format_ok, tokens, truncated
         ([(0, 1, 1, 10, 0), (1, 0, 1, 20, 0), (2, 1, 0, 30, 1), (3, 0, 0, 40, 1)], (0.5, 0.5, 25.0, 0.5, 4)),
         # a padded repeat of example 1 (as DDP adds) counts once
         ([(0, 1, 1, 10, 0), (1, 0, 1, 20, 0), (1, 0, 1, 20, 0)], (0.5, 1.0, 15.0, 0.0, 2)),
     ],
 )
 def test_answer_metrics_against_hand_computed_values(rows, expected):
+    def row(index, correct, format_ok, tokens, truncated):
+        return PredictionRow(id=f"q{index}", question="?", gold="1", generated="", extracted=None,
+                             format_ok=bool(format_ok), correct=bool(correct), gen_tokens=tokens,
+                             truncated=bool(truncated), index=index)
+
     metric = AnswerMetrics()
     for chunk in (rows[:2], rows[2:]):
         if chunk:
-            metric.update(*(torch.tensor(col) for col in zip(*chunk)))
+            metric.update([row(*values) for values in chunk])
     values = metric.compute()
-    got = tuple(float(values[k]) for k in ("answer_accuracy", "answer_found", "gen_tokens", "gen_truncated", "n"))
+    got = tuple(float(values[k]) for k in ("answer_accuracy", "format_ok_rate", "gen_tokens", "gen_truncated", "n"))
     assert got == pytest.approx(expected)
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 import torch
 
 from cotlit.data.arithmetic import ArithmeticData
-from cotlit.model.generation import generate_batch
+from cotlit.evaluation.generation import generate_batch
 
 
 def test_rows_that_stop_early_leave_the_batch_without_changing_any_output(tiny_llama):
