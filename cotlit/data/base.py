@@ -16,12 +16,13 @@ from typing import Any, Literal
 import lightning as L
 from torch.utils.data import DataLoader
 
-from cotlit.data.collate import Collator
 from cotlit.core import FORMATS, LEVELS, TARGET_STYLES, CoTExample, TargetStyle
+from cotlit.data.collate import Collator
 from cotlit.data.packing import PackedRows
 from cotlit.data.prompts import EvalPrompt, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
+from cotlit.tasks.base import get_task
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,6 @@ class CoTDataModule(L.LightningDataModule):
             raise CotlitError(f"unknown granularity {self.granularity!r}; valid levels: {list(LEVELS)} or null")
         if self.format not in FORMATS:
             raise CotlitError(f"unknown format {self.format!r}; valid formats: {', '.join(FORMATS)}")
-        from cotlit.tasks.base import get_task
-
         self.task_spec = get_task(self.task)
         self.examples: dict[str, list[CoTExample]] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cotlit.data.base import CoTDataModule
 from cotlit.core import CoTExample
+from cotlit.data.base import CoTDataModule
 
 
 @dataclass
