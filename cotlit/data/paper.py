@@ -44,13 +44,21 @@ class PaperData(CoTDataModule):
         return {name: (entry_condition(name, spec.path.name), spec.path.is_file())
                 for name, spec in read_registry(self.dataset_dir).items()}
 
+    def matching_entries(self) -> list[str]:
+        """Every registry entry whose names match task, teacher, granularity and format, file present or not."""
+        return self._matching(self._entry_conditions())
+
+    def _matching(self, conditions: dict[str, tuple[FileCondition, bool]]) -> list[str]:
+        teacher = canonical_teacher(self.teacher) if self.teacher else None
+        wanted = (self.task, teacher, self.granularity, self.format if teacher else "plain",
+                  teacher is None and self.granularity is None)
+        return [name for name, (cond, _) in conditions.items()
+                if (cond.task, cond.teacher, cond.granularity, cond.format, cond.answer_only) == wanted]
+
     def select_entry(self) -> str:
         """The one registry entry whose names match task, teacher, granularity and format."""
-        wanted = (self.task, self.teacher, self.granularity, self.format if self.teacher else "plain",
-                  self.teacher is None and self.granularity is None)
         conditions = self._entry_conditions()
-        matches = [name for name, (cond, _) in conditions.items()
-                   if (cond.task, cond.teacher, cond.granularity, cond.format, cond.answer_only) == wanted]
+        matches = self._matching(conditions)
         present = [name for name in matches if conditions[name][1]]
         if len(present) != 1:
             missing = " (their files are missing: run `cotlit data` to download them)" if matches else ""

@@ -20,6 +20,7 @@ from cotlit.sweep.grid import RunSpec, cli_value, load_grid
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
 SWEEPS = sorted((CONFIGS / "sweeps").glob("*.yaml"))
+TASKS = ("svamp", "gsm8k", "aqua", "math", "csqa", "obqa", "strategyqa")
 PAPER = {"finetuning": "full", "lr": 5.0e-5, "warmup": 0, "schedule": "cosine", "scoring": "paper"}
 PAPER_DATA = {"batch_size": 4, "global_batch_size": 64, "val_size": 0, "max_length": 4096, "seed": 100,
               "target_style": "paper", "eval_prompt": "paper"}
@@ -148,7 +149,7 @@ def assert_paper_recipe(config: dict[str, Any]) -> None:
     assert (config["trainer"]["max_epochs"], config["trainer"]["gradient_clip_val"]) == (3, 1.0)
 
 
-@pytest.mark.parametrize("task", ["svamp", "gsm8k", "aqua", "math", "csqa", "obqa", "strategyqa"])
+@pytest.mark.parametrize("task", TASKS)
 def test_paper_sweeps_cover_every_task_on_the_paper_recipe(task: str) -> None:
     grid, runs = expand(CONFIGS / "sweeps" / f"paper_{task}.yaml")
     assert grid.configs[1:] == (f"configs/data/{task}_paper.yaml", "configs/recipes/paper.yaml")
@@ -156,3 +157,27 @@ def test_paper_sweeps_cover_every_task_on_the_paper_recipe(task: str) -> None:
     assert (None, None, "plain") in conditions and ("gpt4o", 6, "plain") in conditions
     assert (("human", None, "plain") in conditions) == (task != "obqa")   # OBQA has no human rationales
     assert len(runs) == 7 * len(conditions)
+
+
+def sweep_entries(task: str, dataset_dir: Path) -> set[str]:
+    """The registry entries the conditions of ``paper_<task>.yaml`` select; each must select exactly one."""
+    from cotlit.data.paper import PaperData
+
+    _, runs = expand(CONFIGS / "sweeps" / f"paper_{task}.yaml")
+    conditions = {(r.values["teacher"], r.values["granularity"], r.values.get("format", "plain")) for r in runs}
+    chosen = set()
+    for teacher, granularity, fmt in conditions:
+        data = PaperData(task=task, teacher=teacher, granularity=granularity, format=fmt, dataset_dir=str(dataset_dir))
+        matches = data.matching_entries()
+        assert len(matches) == 1, (teacher, granularity, fmt, matches)
+        chosen.add(matches[0])
+    assert len(chosen) == len(conditions)
+    return chosen
+
+
+def test_the_paper_sweeps_train_on_every_registry_entry_once(shared_data: Path) -> None:
+    from cotlit.data.registry import read_registry
+
+    registry = shared_data / "train"
+    per_task = [sweep_entries(task, registry) for task in TASKS]
+    assert sum(map(len, per_task)) == len(set().union(*per_task)) == len(read_registry(registry)) == 156
