@@ -11,7 +11,6 @@ SVAMP files) or, for the others, against the length the server announced; its SH
 from __future__ import annotations
 
 import hashlib
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cotlit.errors import CotlitError
+from cotlit.io import read_json, write_json
 
 PAPER_REPO = "EIT-NLP/Distilling-CoT-Reasoning"
 PAPER_COMMIT = "cc33822e99534615a87841bd6c2e865e0d24d123"
@@ -162,13 +162,7 @@ def _records(folder: Path) -> dict[str, str]:
     path = folder / RECORD_FILE
     if not path.is_file():
         return {}
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=err.lineno) from None
-    if not isinstance(records, dict):
-        raise CotlitError("expected a JSON object of file name -> SHA-256", path=path)
-    return records
+    return read_json(path, dict)
 
 
 def _recorded(dest: Path) -> str | None:
@@ -179,7 +173,7 @@ def _record(dest: Path, digest: str) -> None:
     records = _records(dest.parent)
     if records.get(dest.name) != digest:
         records[dest.name] = digest
-        (dest.parent / RECORD_FILE).write_text(json.dumps(records, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        write_json(dest.parent / RECORD_FILE, dict(sorted(records.items())))
 
 
 def training_files(dest: Path, entries: Iterable[str]) -> list[RemoteFile]:
