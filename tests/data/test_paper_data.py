@@ -129,3 +129,16 @@ def test_render_reports_skipped_records_and_target_counts(tiny_llama, tmp_path: 
     out = capsys.readouterr().out
     assert "train         2        1        0" in out
     assert "changed from the source's output by the cotlit style: 0" in out
+
+
+def test_the_data_report_goes_into_the_runs_logged_hyperparameters(tokenizer) -> None:
+    from types import SimpleNamespace
+
+    logged = []
+    logger = SimpleNamespace(log_hyperparams=logged.append)
+    dm = paper_data(tokenizer, task="math", teacher="gemini", granularity=1)
+    dm.trainer = SimpleNamespace(world_size=1, global_rank=0, accumulate_grad_batches=1, logger=logger)
+    dm.setup("fit")
+    report = logged[0]["data_report"]
+    assert report["skipped_bad_records"] == {"train": 1} and report["target_style"] == "cotlit"
+    assert report["targets_changed_by_cotlit_style"] == 0 and report["test_overlap_with_train"] == 0
