@@ -18,6 +18,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from cotlit.cli.checkpointing import add_checkpoint_arguments, checkpoint_load_error, configure_checkpointing
 from cotlit.data.arithmetic import ArithmeticData
 from cotlit.data.base import CoTDataModule
 from cotlit.data.hf_data import HFData
@@ -42,6 +43,7 @@ class CotlitCLI(LightningCLI):
                             help="fit: also test the untrained student first, measured the same way.")
         parser.add_argument("--test_after_fit", type=bool, default=True,
                             help="fit: test the trained student and write predictions.jsonl and metrics.json.")
+        add_checkpoint_arguments(parser)
         parser.link_arguments("model", "data.init_args.tokenizer", compute_fn=lambda model: model.tokenizer,
                               apply_on="instantiate")
         # the student scores the data module's task with its prompts (its evaluator and checkpoint check need them)
@@ -63,12 +65,7 @@ class CotlitCLI(LightningCLI):
         if trainer.get("logger") in (None, True):
             trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger",
                                  "init_args": {"save_dir": run_dir, "name": "", "version": ""}}
-        callbacks = trainer.get("callbacks") or []
-        if not any("ModelCheckpoint" in str(getattr(cb, "class_path", cb)) for cb in callbacks):
-            callbacks.append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-                              "init_args": {"dirpath": str(Path(run_dir) / "checkpoints"), "save_last": True,
-                                            "save_top_k": 0}})
-        trainer["callbacks"] = callbacks
+        configure_checkpointing(self.subcommand, config, run_dir)
 
     def _default_run_dir(self) -> str:
         """``runs/<command>-<time>``; ranks started by an external launcher, which compute this independently, use
@@ -173,8 +170,8 @@ def main(argv: list[str]) -> int:
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     try:
         _run(argv)
-    except ValueError as err:
-        cause = _cotlit_error_in(err)
+    except Exception as err:
+        cause = _cotlit_error_in(err) or checkpoint_load_error(err)
         if cause is None:
             raise
         raise cause from None
