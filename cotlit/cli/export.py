@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
 
 
@@ -17,14 +18,12 @@ def main(argv: list[str]) -> int:
                         help="merge LoRA weights into a full-precision copy of the base model")
     args = parser.parse_args(argv)
 
-    import torch
+    path, out = Path(args.ckpt), check_output(args.out, folder=True, inputs=[args.ckpt])
 
+    from cotlit.cli.checkpointing import load_checkpoint
     from cotlit.model.student import StudentModule
 
-    path = Path(args.ckpt)
-    if not path.is_file():
-        raise CotlitError("checkpoint not found", path=path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = load_checkpoint(path)
     if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
         raise CotlitError("not a cotlit checkpoint (no hyper_parameters/state_dict)", path=path)
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
@@ -37,7 +36,6 @@ def main(argv: list[str]) -> int:
     if unexpected or trainable & set(missing):
         raise CotlitError(f"checkpoint does not fit the student it names ({len(unexpected)} unexpected, "
                           f"{len(trainable & set(missing))} missing weights)", path=path)
-    out = Path(args.out)
     model = student.model.merge_and_unload() if args.merge and hparams["finetuning"] != "full" else student.model
     model.save_pretrained(out)
     student.tokenizer.save_pretrained(out)

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    source = Path(args.source)
+    if source.is_dir() and args.dataset_dir is None and any(source.glob("*.py")):
+        raise CotlitError("a folder holding a dataset script: cotlit never runs dataset code; give a .json/.jsonl "
+                          "file, or the folder's data files", path=source)
     examples = load_examples(
         args.source,
         task=args.task,

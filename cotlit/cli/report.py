@@ -23,9 +23,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from cotlit.cli.outputs import check_report_paths
     from cotlit.sweep.report import ReportOptions, build_report
 
     args = parser().parse_args(argv)
+    check_report_paths(args.runs_dir, args.out)
     written = build_report(args.runs_dir, args.out or args.runs_dir,
                            ReportOptions(n_boot=args.n_boot, seed=args.seed, interval=args.interval,
                                          plots=not args.no_plots))
