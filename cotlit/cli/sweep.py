@@ -23,6 +23,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="path of the --emit script (default: RUNS_DIR/launch.slurm|sh)")
     p.add_argument("--only-index", type=int, help="run only the run with this index (e.g. $SLURM_ARRAY_TASK_ID)")
     p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    p.add_argument("--publish", action="store_true",
+                   help="copy the results of done runs (metrics, predictions, config, status; never checkpoints) "
+                   "into the grid's results_dir, where later sweeps, on any machine, reuse them instead of "
+                   "running them")
     p.add_argument("--stale-after", type=float, default=300.0,
                    help="seconds without heartbeat after which a run marked running on another host counts as "
                    "killed (default: %(default)s)")
@@ -30,12 +34,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from cotlit.cli.outputs import check_output
     from cotlit.sweep.grid import load_grid
-    from cotlit.sweep.runner import RunnerOptions, emit_script, run_sweep, state_of
+    from cotlit.sweep.runner import RunnerOptions, emit_script, publish, run_sweep, state_of
 
     args = parser().parse_args(argv)
     grid = load_grid(args.grid, args.runs_dir)
+    check_output(grid.runs_dir, folder=True, inputs=[grid.path], flag="runs_dir")
     runs = grid.expand()
+    if not runs:
+        raise CotlitError("the grid expands to no runs (every run of the product is excluded)", path=args.grid)
     if args.only_index is not None:
         if not 0 <= args.only_index < len(runs):
             raise CotlitError(f"--only-index {args.only_index} is out of range: the grid has {len(runs)} runs",
@@ -44,8 +52,14 @@ def main(argv: list[str]) -> int:
     else:
         selected = runs
     if args.emit:
+        if args.out is not None:
+            check_output(args.out, folder=False, inputs=[grid.path])
         print(f"wrote {emit_script(grid, runs, args.emit, args.out)} ({len(runs)} runs)")
         return 0
+    if args.publish:
+        published = publish(grid, selected)
+        print(f"published {len(published)} of {len(selected)} runs (the done ones) to {grid.results_dir}")
+        return 0 if published else 1
     if args.dry_run:
         for run in selected:
             state = state_of(grid.run_dir(run), args.stale_after)

@@ -16,13 +16,15 @@ A grid file is YAML::
       - {teacher: llama, granularity: [5, 6]}
     include:                            # extra runs; axes they leave out are crossed with all their values
       - {teacher: human, granularity: null}
-    fit: "{python} -m cotlit fit {configs} {overrides} --run_dir {run_dir}"   # command templates
+    fit: "{python} -m cotlit fit {configs} {overrides} --run_dir {run_dir} {resume}"   # command templates
     test: "..."                         # null: fit alone writes metrics.json
     slurm: {time: "04:00:00", gres: "gpu:1"}   # '#SBATCH --key=value' lines for --emit slurm
+    results_dir: docs/results/svamp_granularity   # finished runs published here are reused, not run again
 
 Paths are relative to the directory ``cotlit sweep`` runs from (the repository root). Axes are named by
 key or by ``name`` (default: the key's last component) in include/exclude entries. A run's name is
 ``<axis>=<value>`` for every axis, joined by ``__``, so adding a value to an axis never renames old runs.
+``{resume}`` in the fit template becomes ``--ckpt_path=last`` when a killed fit of the same run is continued.
 """
 
 from __future__ import annotations
@@ -42,13 +44,18 @@ from cotlit.errors import CotlitError
 
 CONFIG_AXIS = "config"
 """The axis key whose values are extra ``--config`` files (a path or a list of paths per value)."""
-DEFAULT_FIT = "{python} -m cotlit fit {configs} {overrides} --run_dir {run_dir}"
+DEFAULT_FIT = "{python} -m cotlit fit {configs} {overrides} --run_dir {run_dir} {resume}"
 DEFAULT_TEST = (
     "{python} -m cotlit test --config {run_dir}/config.yaml"
     " --ckpt_path {run_dir}/checkpoints/last.ckpt --run_dir {run_dir}"
 )
-_GRID_KEYS = {"name", "runs_dir", "configs", "overrides", "axes", "include", "exclude", "fit", "test", "slurm"}
+RESUME = "{resume}"
+"""Fit-template token that becomes ``--ckpt_path=last`` when the runner continues a killed fit."""
+_GRID_KEYS = {"name", "runs_dir", "configs", "overrides", "axes", "include", "exclude", "fit", "test", "slurm",
+              "results_dir"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SLURM_OPTION = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,8 @@ class Grid:
     test: str | None = DEFAULT_TEST
     """None when the fit command itself tests and writes ``metrics.json``."""
     slurm: dict[str, str] = field(default_factory=dict)
+    results_dir: Path | None = None
+    """Where finished runs are published (``cotlit sweep --publish``) and reused from instead of being run."""
 
     def expand(self) -> list[RunSpec]:
         """Every run: the product minus exclusions, then the includes; duplicates (by name) once."""
@@ -153,13 +162,16 @@ class Grid:
     def run_dir(self, run: RunSpec) -> Path:
         return self.runs_dir / run.name
 
-    def command(self, template: str, run: RunSpec) -> list[str]:
+    def command(self, template: str, run: RunSpec, resume: bool = False) -> list[str]:
         """Fill a command template: ``{configs}`` and ``{overrides}`` are whole tokens that expand to several
-        arguments; ``{run_dir}`` and ``{python}`` are replaced inside any token."""
+        arguments, ``{resume}`` to ``--ckpt_path=last`` or nothing; ``{run_dir}`` and ``{python}`` are replaced
+        inside any token."""
         run_dir = str(self.run_dir(run))
         argv: list[str] = []
         for token in shlex.split(template):
-            if token == "{configs}":
+            if token == RESUME:
+                argv += ["--ckpt_path=last"] if resume else []
+            elif token == "{configs}":
                 argv += [arg for path in run.configs for arg in ("--config", path)]
             elif token == "{overrides}":
                 argv += [f"--{key}={cli_value(value)}" for key, value in run.overrides.items()]
@@ -201,6 +213,8 @@ def load_grid(path: str | Path, runs_dir: str | Path | None = None) -> Grid:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise CotlitError(f"cannot read grid file: {err.strerror}", path=path) from None
+    except UnicodeDecodeError as err:
+        raise CotlitError(f"grid file is not UTF-8 text (invalid byte at offset {err.start})", path=path) from None
     except yaml.YAMLError as err:
         raise CotlitError(f"not valid YAML: {err}", path=path) from None
     if not isinstance(raw, dict):
@@ -208,7 +222,7 @@ def load_grid(path: str | Path, runs_dir: str | Path | None = None) -> Grid:
     unknown = sorted(set(raw) - _GRID_KEYS)
     if unknown:
         raise CotlitError(f"unknown keys {unknown}; valid: {sorted(_GRID_KEYS)}", path=path)
-    name = str(raw.get("name") or path.stem)
+    name = plain_text(str(raw.get("name") or path.stem), path, "name")
     axes = _axes(path, raw.get("axes") or {})
     by_key = {axis.key: axis.name for axis in axes} | {axis.name: axis.name for axis in axes}
     overrides = _mapping(path, raw, "overrides")
@@ -226,8 +240,26 @@ def load_grid(path: str | Path, runs_dir: str | Path | None = None) -> Grid:
         exclude=tuple(_entry(path, "exclude", i, e, by_key) for i, e in enumerate(_list(path, raw, "exclude"))),
         fit=_template(path, raw, "fit", DEFAULT_FIT),
         test=_template(path, raw, "test", DEFAULT_TEST),
-        slurm={str(k): str(v) for k, v in _mapping(path, raw, "slurm").items()},
+        slurm=_slurm(path, raw),
+        results_dir=Path(raw["results_dir"]) if raw.get("results_dir") else None,
     )
+
+
+def plain_text(value: str, path: Path, field: str) -> str:
+    """``value`` unless it holds a control character (a newline would start a new line of a generated script)."""
+    if _CONTROL.search(value):
+        raise CotlitError(f"{value!r} holds a control character (newline, tab, ...), which generated scripts "
+                          "cannot carry; remove it", path=path, field=field)
+    return value
+
+
+def _slurm(path: Path, raw: dict[str, Any]) -> dict[str, str]:
+    options = {}
+    for key, value in _mapping(path, raw, "slurm").items():
+        if not _SLURM_OPTION.match(key):
+            raise CotlitError("an sbatch option name is letters, digits and '-'", path=path, field=f"slurm.{key}")
+        options[key] = plain_text(str(value), path, f"slurm.{key}")
+    return options
 
 
 def _axes(path: Path, raw: Any) -> tuple[Axis, ...]:

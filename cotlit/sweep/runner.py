@@ -5,6 +5,11 @@ the step being run, the process that runs it and, on failure, the tail of the fa
 done only when its test step (or fit, for grids with ``test: null``) exited 0 and wrote ``metrics.json``. A ``running`` run whose process is gone
 (same host, dead pid; or a heartbeat older than ``stale_after``) was killed and is run again.
 ``<runs_dir>/sweep.json`` summarises every run's state.
+
+A run whose fit was killed is continued from its ``checkpoints/last.ckpt`` when the grid's fit template has
+``{resume}`` and the run's spec is unchanged; otherwise its old checkpoints are removed before the fit starts
+again, so the test step never scores an earlier attempt's weights. A grid with ``results_dir`` reuses the runs
+published there (:func:`publish`): their results are copied into the run directory instead of being recomputed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import ctypes
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,10 +34,15 @@ from typing import Any, Literal
 
 from cotlit.core import METRICS_FILE, PREDICTIONS_FILE
 from cotlit.errors import CotlitError
-from cotlit.sweep.grid import Grid, RunSpec
+from cotlit.io import read_json, write_json
+from cotlit.sweep.grid import RESUME, Grid, RunSpec, plain_text
 
 State = Literal["pending", "running", "done", "failed"]
 STATUS_FILE = "status.json"
+CONFIG_FILE = "config.yaml"
+CHECKPOINT_DIR = "checkpoints"
+PUBLISHED = (METRICS_FILE, PREDICTIONS_FILE, CONFIG_FILE, STATUS_FILE)
+"""What :func:`publish` copies of a finished run: its results and how they were made, never checkpoints."""
 TAIL_LINES = 30
 PR_SET_PDEATHSIG = 1
 
@@ -51,12 +62,9 @@ class RunnerOptions:
 def read_status(run_dir: Path) -> dict[str, Any] | None:
     """The run's status record, or None when it has none."""
     path = run_dir / STATUS_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, json.JSONDecodeError) as err:
-        raise CotlitError(f"unreadable status file: {err}", path=path) from None
+    record = read_json(path)
     if not isinstance(record, dict) or record.get("state") not in ("pending", "running", "done", "failed"):
         raise CotlitError("not a status record", path=path, field="state")
     return record
@@ -81,21 +89,30 @@ def run_sweep(
     """Run every unfinished run in order; returns how many of the runs it ran ended ``done`` or ``failed``,
     and how many it ``skipped``."""
     counts: Counter[str] = Counter()
+    progress = Progress(len(runs))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
     try:
         for run in runs:
             run_dir = grid.run_dir(run)
             state = state_of(run_dir, options.stale_after)
+            if state != "done" and (source := published_run(grid, run)) is not None:
+                reuse(grid, run, source)
+                log(f"[{run.index}] {run.name}: reused the published results in {source}")
+                state = "done"
             if state == "done" or (state == "failed" and not options.retry_failed) or state == "running":
                 why = {"done": "finished", "failed": "failed before (--retry-failed runs it again)",
                        "running": "running in another process"}[state]
                 log(f"[{run.index}] {run.name}: skipped, {why}")
                 counts["skipped"] += 1
+                progress.skipped(state)
                 continue
             log(f"[{run.index}] {run.name}: running")
+            started = time.monotonic()
             state, error = execute(grid, run, options.heartbeat)
             log(f"[{run.index}] {run.name}: {state}" + (f"\n{_indent(error)}" if error else ""))
             counts[state] += 1
+            progress.ran(state, time.monotonic() - started)
+            log(progress.line())
             write_summary(grid, options.stale_after)
     finally:
         if previous is not None:
@@ -110,6 +127,10 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (METRICS_FILE, PREDICTIONS_FILE):
         (run_dir / stale).unlink(missing_ok=True)
+    resume = _resumable(grid, run)
+    if not resume:
+        for stale in (run_dir / CHECKPOINT_DIR).glob("*.ckpt"):
+            stale.unlink()
     status: dict[str, Any] = {
         "name": run.name, "index": run.index, "grid": str(grid.path), "values": run.values,
         "configs": list(run.configs), "overrides": run.overrides, "state": "running",
@@ -120,8 +141,9 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
     try:
         for step, template in steps:
             status.update(step=step, heartbeat=time.time())
-            _write_json(run_dir / STATUS_FILE, status)
-            code = _call(grid.command(template, run), run_dir / f"{step}.log", run_dir, status, heartbeat)
+            write_json(run_dir / STATUS_FILE, status, default=str)
+            argv = grid.command(template, run, resume=resume and step == "fit")
+            code = _call(argv, run_dir / f"{step}.log", run_dir, status, heartbeat)
             if code != 0:
                 return _finish(run_dir, status, "failed", code,
                                f"{step} exited {code}; last lines of {step}.log:\n{_tail(run_dir / f'{step}.log')}")
@@ -139,7 +161,79 @@ def write_summary(grid: Grid, stale_after: float = RunnerOptions.stale_after) ->
     summary = {"grid": str(grid.path), "updated": _now(), "counts": dict(Counter(r["state"] for r in rows)),
                "runs": rows}
     grid.runs_dir.mkdir(parents=True, exist_ok=True)
-    return _write_json(grid.runs_dir / "sweep.json", summary)
+    return write_json(grid.runs_dir / "sweep.json", summary, default=str)
+
+
+class Progress:
+    """Runs done out of all, time spent and the time left, estimated from the runs this sweep ran to the end."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.failed, self.left = total, 0, 0, total
+        self.started = time.monotonic()
+        self.durations: list[float] = []
+
+    def skipped(self, state: State) -> None:
+        self.left -= 1
+        self.done += state == "done"
+        self.failed += state == "failed"
+
+    def ran(self, state: State, seconds: float) -> None:
+        self.skipped(state)
+        if state == "done":
+            self.durations.append(seconds)
+
+    def line(self) -> str:
+        text = f"progress: {self.done}/{self.total} runs done"
+        text += f" ({self.failed} failed)" if self.failed else ""
+        text += f", elapsed {_duration(time.monotonic() - self.started)}"
+        if self.left and self.durations:
+            mean = sum(self.durations) / len(self.durations)
+            text += f", ETA {_duration(mean * self.left)} for {self.left} more ({_duration(mean)} per run)"
+        return text
+
+
+def published_run(grid: Grid, run: RunSpec) -> Path | None:
+    """The run's folder in the grid's ``results_dir`` when it holds finished results of the same spec."""
+    if grid.results_dir is None:
+        return None
+    source = grid.results_dir / run.name
+    if not (source / PREDICTIONS_FILE).is_file() or _check_metrics(source / METRICS_FILE, "publish"):
+        return None
+    record = read_status(source)
+    if record is not None and (record["state"] != "done" or not _same_spec(record, run)):
+        return None
+    return source
+
+
+def reuse(grid: Grid, run: RunSpec, source: Path) -> None:
+    """Copy a published run's results into its run directory and mark it done."""
+    run_dir = grid.run_dir(run)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = read_status(source) or {}
+    for name in PUBLISHED[:-1]:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, run_dir / name)
+    record |= {"name": run.name, "index": run.index, "grid": str(grid.path), "values": run.values,
+               "configs": list(run.configs), "overrides": run.overrides, "state": "done", "reused_from": str(source)}
+    write_json(run_dir / STATUS_FILE, record, default=str)
+
+
+def publish(grid: Grid, runs: list[RunSpec]) -> list[Path]:
+    """Copy each done run's results (:data:`PUBLISHED`, never checkpoints) into ``results_dir/<run name>``."""
+    if grid.results_dir is None:
+        raise CotlitError("--publish needs a results_dir in the grid file", path=grid.path, field="results_dir")
+    written = []
+    for run in runs:
+        run_dir = grid.run_dir(run)
+        if state_of(run_dir) != "done" or run_dir.resolve() == (grid.results_dir / run.name).resolve():
+            continue
+        target = grid.results_dir / run.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in PUBLISHED:
+            if (run_dir / name).is_file():
+                shutil.copyfile(run_dir / name, target / name)
+        written.append(target)
+    return written
 
 
 def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"], out: Path | None = None) -> Path:
@@ -149,7 +243,11 @@ def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"]
     ``shell``: one line per run, to run in order or hand to a parallel launcher. ``$COTLIT`` picks the
     command (default ``cotlit``; may have words, e.g. ``python -m cotlit``).
     """
+    if not runs:
+        raise CotlitError("the grid has no runs: nothing to launch", path=grid.path)
     out = out or grid.runs_dir / f"launch.{'slurm' if kind == 'slurm' else 'sh'}"
+    for value, what in ((str(grid.path), "grid path"), (str(grid.runs_dir), "runs_dir"), (os.getcwd(), "cwd")):
+        plain_text(value, grid.path, what)
     base = f'$COTLIT sweep --grid {shlex.quote(str(grid.path))} --runs-dir {shlex.quote(str(grid.runs_dir))}'
     cwd = shlex.quote(os.getcwd())
     lines = ["#!/bin/bash"]
@@ -189,7 +287,7 @@ def _call(argv: list[str], log_path: Path, run_dir: Path, status: dict[str, Any]
                     return proc.wait(timeout=heartbeat)
                 except subprocess.TimeoutExpired:
                     status["heartbeat"] = time.time()
-                    _write_json(run_dir / STATUS_FILE, status)
+                    write_json(run_dir / STATUS_FILE, status, default=str)
         except BaseException:
             proc.terminate()
             try:
@@ -218,7 +316,7 @@ def _die_with_parent(parent: int) -> Callable[[], None] | None:
 def _finish(run_dir: Path, status: dict[str, Any], state: State, code: int | None,
             error: str | None) -> tuple[State, str | None]:
     status.update(state=state, returncode=code, error=error, finished=_now())
-    _write_json(run_dir / STATUS_FILE, status)
+    write_json(run_dir / STATUS_FILE, status, default=str)
     return state, error
 
 
@@ -226,10 +324,10 @@ def _check_metrics(path: Path, step: str) -> str | None:
     if not path.is_file():
         return f"{step} exited 0 but wrote no {path.name}"
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        return f"{path.name} is not readable JSON: {err}"
-    return None if isinstance(record, dict) else f"{path.name} is not a JSON object"
+        read_json(path, dict)
+    except CotlitError as err:
+        return str(err)
+    return None
 
 
 def _alive(record: dict[str, Any], stale_after: float) -> bool:
@@ -266,12 +364,25 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _write_json(path: Path, record: dict[str, Any]) -> Path:
-    """Write atomically, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def _resumable(grid: Grid, run: RunSpec) -> bool:
+    """Whether the run's last fit can be continued: the template can resume, a checkpoint exists, and the status
+    file records the same spec (a changed grid must not continue another run's weights)."""
+    run_dir = grid.run_dir(run)
+    if RESUME not in grid.fit or not (run_dir / CHECKPOINT_DIR / "last.ckpt").is_file():
+        return False
+    record = read_status(run_dir)
+    return record is not None and _same_spec(record, run)
+
+
+def _same_spec(record: dict[str, Any], run: RunSpec) -> bool:
+    overrides = json.loads(json.dumps(run.overrides, default=str))
+    return record.get("configs") == list(run.configs) and record.get("overrides") == overrides
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
