@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,13 @@ def write_text(path: str | Path, text: str) -> Path:
     the old file or the new one, never half of one. Parent folders are created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per call; mode from the umask
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with staging.open("x", encoding="utf-8") as out:
             out.write(text)
         os.replace(staging, path)
     except BaseException:
-        Path(staging).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
         raise
     return path
 

@@ -106,3 +106,12 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path):
         thread.join()
     assert json.loads(path.read_text()) in bodies
     assert os.listdir(tmp_path) == ["status.json"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "metrics.json", "{}\n")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by others, as a plain open() would make it
