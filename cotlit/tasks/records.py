@@ -8,6 +8,7 @@ from typing import Any
 from cotlit.core import example_id
 from cotlit.errors import CotlitError
 from cotlit.io import field
+from cotlit.tasks.base import TestItem
 
 
 def record_id(task: str, record: dict[str, Any], index: int, question: str, id_field: str = "id") -> str:
@@ -28,8 +29,6 @@ def gold(task: Any, value: Any, index: int, name: str) -> str:
 
 def instruction_label(task: Any, record: Any, index: int, label_types: type | tuple[type, ...] = str) -> Any:
     """A record of the paper's commonsense test files, ``{"instruction", "label"}``, as a ``TestItem``."""
-    from cotlit.tasks.base import TestItem
-
     question = field(record, index, "instruction")
     label = field(record, index, "label", label_types)
     return TestItem(record_id(task.name, record, index, question), question, gold(task, label, index, "label"))
