@@ -62,7 +62,8 @@ def repo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     for name in ("SVAMP_ChatGPT_level1_ranked.json", "SVAMP_only_ans.json", "gsm8k_human.json"):
         (root / "data" / name).write_text(json.dumps(ROWS, indent=1))
     (root / "Evaluation" / "reasoning_eval").mkdir(parents=True)
-    (root / "Evaluation" / "reasoning_eval" / "strategyQA_test.json").write_text('[{"instruction": "q", "label": "True"}]')
+    test_set = root / "Evaluation" / "reasoning_eval" / "strategyQA_test.json"
+    test_set.write_text('[{"instruction": "q", "label": "True"}]')
     Server.requests, Server.ranges = [], []
     handler = lambda *a, **k: Server(*a, directory=str(root), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -86,8 +87,8 @@ def test_downloads_the_registry_and_the_entries_of_a_task(repo, tmp_path: Path, 
     base, root = repo
     dest = tmp_path / "train"
     assert main(["data", "--task", "svamp", "--dest", str(dest), "--base-url", base, "--timeout", "5"]) == 0
-    assert sorted(p.name for p in dest.iterdir()) == [".cotlit-sha256.json", "SVAMP_ChatGPT_level1_ranked.json", "SVAMP_only_ans.json",
-                                                          "dataset_info.json"]
+    assert sorted(p.name for p in dest.iterdir()) == [".cotlit-sha256.json", "SVAMP_ChatGPT_level1_ranked.json",
+                                                      "SVAMP_only_ans.json", "dataset_info.json"]
     assert (dest / "SVAMP_only_ans.json").read_bytes() == (root / "data" / "SVAMP_only_ans.json").read_bytes()
     recorded = json.loads((dest / ".cotlit-sha256.json").read_text())
     assert recorded["SVAMP_only_ans.json"] == hashlib.sha256((dest / "SVAMP_only_ans.json").read_bytes()).hexdigest()

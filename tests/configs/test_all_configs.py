@@ -97,8 +97,10 @@ def test_data_configs_parse(path: Path) -> None:
     assert parsed.data.init_args.task
 
 
-@pytest.mark.parametrize("path", sorted((CONFIGS / "students").glob("*.yaml")) + sorted((CONFIGS / "recipes").glob("*.yaml")),
-                         ids=lambda p: p.stem)
+MODEL_CONFIGS = sorted([*(CONFIGS / "students").glob("*.yaml"), *(CONFIGS / "recipes").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", MODEL_CONFIGS, ids=lambda p: p.stem)
 def test_student_and_recipe_configs_parse(path: Path) -> None:
     from jsonargparse import ArgumentParser
 

@@ -89,7 +89,8 @@ def test_an_explicit_entry_that_contradicts_the_task_is_an_error(tokenizer) -> N
         dm.select_entries()
     message = str(err.value)
     assert "'GSM8k_ChatGPT_level1' contradicts" in message
-    assert "task=math but the entry is task=gsm8k" in message and "teacher=gemini but the entry is teacher=gpt4o" in message
+    assert "task=math but the entry is task=gsm8k" in message
+    assert "teacher=gemini but the entry is teacher=gpt4o" in message
     assert paper_data(tokenizer, task="gsm8k", teacher="gpt4o", entry="GSM8k_ChatGPT_level1").select_entries()
 
 
