@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import threading
 import time
 from pathlib import Path
@@ -102,6 +103,19 @@ class PeakMemory:
             self._stop.set()
             self._thread.join()
         return self.peak / 2**20
+
+
+def rss_mib() -> float:
+    """This process's resident memory now, MiB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def rss_high_water_mib() -> float:
+    """The most resident memory this process has held since it started (Linux reports KiB), MiB; unlike the
+    20 ms samples of :class:`PeakMemory` it misses no short peak."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
 
 
 def machine() -> dict[str, Any]:

@@ -5,6 +5,8 @@ no weight decay, cosine, no warm-up), fp32 and step count in every arm:
 
 - ``cotlit``: ``lightning.Trainer`` + ``StudentModule`` + the CoT DataModule, as ``cotlit fit`` builds them
   (length-grouped batches, CSV logger; validation and checkpoints off, the other arms have neither);
+- ``cotlit_full``: the same with ``loss: full_logits``, the model's own loss over every position (the loss path
+  before the label-only head; isolates what that head saves);
 - ``hand``: a minimal PyTorch + transformers + peft loop, random batches padded to their longest row (what a
   user writes);
 - ``hand_same``: that loop over cotlit's own batches (isolates the framework's per-step overhead);
@@ -15,9 +17,11 @@ Each arm runs in its own process, forked from one that has imported the librarie
 end of the warm-up steps (model load, tokenisation and the first steps are excluded) to the end of the last step,
 so the timed window holds batching, collation, forward, backward, optimiser and logging. Tokens/s counts real
 (non-padding) tokens. On a shared machine wall clock follows the other users' load, so the process CPU time of
-the same window is reported too (tokens per CPU second; ratios of it are steadier). Peak memory is the process
-RSS sampled every 20 ms in the timed window (CUDA: max allocated). Arms run in rounds (every other round in
-reverse order) so slow drifts of the load hit every arm alike; results pool the rounds.
+the same window is reported too (tokens per CPU second; ratios of it are steadier). Memory (CPU): the process
+RSS when the arm starts (the libraries, imported before forking), when the timed window starts (model, data and
+optimiser loaded, first steps done), its 20 ms samples' peak in the window, and the process's high-water mark
+(``getrusage``: misses no short peak, includes loading). CUDA: max allocated in the window. Arms run in rounds
+(every other round in reverse order) so slow drifts of the load hit every arm alike; results pool the rounds.
 
     python scripts/bench_train.py --quick          # <= 10 min on a 2-core CPU
     python scripts/bench_train.py                  # longer, 2 rounds
@@ -41,7 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as common  # noqa: E402
 
-ARMS = ("cotlit", "hand", "hand_same", "trl")
+ARMS = ("cotlit", "cotlit_full", "hand", "hand_same", "trl")
 
 
 @dataclass
@@ -77,7 +81,7 @@ class StepClock:
         self.warmup, self.device = warmup, device
         self.memory = common.PeakMemory(device)
         self.steps = self.real = self.padded = 0
-        self.start = self.end = self.cpu_start = self.cpu_end = 0.0
+        self.start = self.end = self.cpu_start = self.cpu_end = self.rss_loaded = 0.0
 
     def _now(self) -> float:
         if self.device == "cuda":
@@ -90,6 +94,7 @@ class StepClock:
         self.steps += 1
         if self.steps == self.warmup:
             self.start, self.cpu_start = self._now(), time.process_time()
+            self.rss_loaded = common.rss_mib()
             self.memory.start()
         elif self.steps > self.warmup:
             self.real, self.padded = self.real + real, self.padded + padded
@@ -102,7 +107,8 @@ class StepClock:
         return {"timed_steps": timed, "seconds": seconds, "cpu_seconds": cpu, "real_tokens": self.real,
                 "padded_tokens": self.padded, "tokens_per_s": self.real / seconds,
                 "tokens_per_cpu_s": self.real / cpu, "s_per_step": seconds / timed,
-                "padding_efficiency": self.real / self.padded, "peak_mib": self.memory.stop()}
+                "padding_efficiency": self.real / self.padded, "peak_mib": self.memory.stop(),
+                "rss_loaded_mib": self.rss_loaded, "rss_high_water_mib": common.rss_high_water_mib()}
 
 
 def peft_student(path: str, s: Settings, device: str) -> Any:
@@ -119,7 +125,7 @@ def peft_student(path: str, s: Settings, device: str) -> Any:
 
 
 # -- the arms -----------------------------------------------------------------------------------------------------
-def run_cotlit(path: str, s: Settings, device: str, workdir: Path) -> dict[str, Any]:
+def run_cotlit(path: str, s: Settings, device: str, workdir: Path, loss: str = "chunked") -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
@@ -134,7 +140,7 @@ def run_cotlit(path: str, s: Settings, device: str, workdir: Path) -> dict[str, 
 
     L.seed_everything(s.seed, verbose=False)
     student = StudentModule(name_or_path=path, finetuning="lora", lora_r=s.lora_r, lora_alpha=s.lora_alpha,
-                            lora_dropout=s.lora_dropout, lr=s.lr, warmup=0, schedule="cosine")
+                            lora_dropout=s.lora_dropout, lr=s.lr, warmup=0, schedule="cosine", loss=loss)
     dm = common.data_module(student.tokenizer, batch_size=s.batch_size, seed=s.seed)
     dm.setup("fit")
     trainer = L.Trainer(accelerator=device, devices=1, max_steps=s.steps, precision="32-true",
@@ -238,13 +244,16 @@ def run_trl(path: str, s: Settings, device: str, workdir: Path) -> dict[str, Any
     return clock.result()
 
 
-RUNNERS = {"cotlit": run_cotlit, "hand": run_hand, "hand_same": partial(run_hand, same_batches=True), "trl": run_trl}
+RUNNERS = {"cotlit": run_cotlit, "cotlit_full": partial(run_cotlit, loss="full_logits"), "hand": run_hand,
+           "hand_same": partial(run_hand, same_batches=True), "trl": run_trl}
 
 
 def _child(arm: str, settings: Settings, device: str, conn: Any) -> None:
     try:
+        start_rss = common.rss_mib()
         with tempfile.TemporaryDirectory(prefix=f"bench-{arm}-") as workdir:
-            conn.send(RUNNERS[arm](common.student_path(settings.student), settings, device, Path(workdir)))
+            result = RUNNERS[arm](common.student_path(settings.student), settings, device, Path(workdir))
+        conn.send(result | {"rss_start_mib": start_rss})
     except BaseException:  # noqa: BLE001 - the parent reports it
         conn.send(traceback.format_exc())
     finally:
@@ -285,6 +294,7 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"tokens_per_s": real / seconds, "tokens_per_cpu_s": real / cpu, "s_per_step": seconds / steps,
             "padding_efficiency": real / padded,
             "peak_mib": max(r["peak_mib"] for r in runs), "timed_steps": steps, "rounds": len(runs),
+            **{key: max(r[key] for r in runs) for key in ("rss_start_mib", "rss_loaded_mib", "rss_high_water_mib")},
             "per_round_tokens_per_s": [round(r["tokens_per_s"], 1) for r in runs]}
 
 
@@ -292,14 +302,15 @@ def report(settings: Settings, results: dict[str, dict[str, Any]], skipped: dict
     lines = [f"\n## {settings.student}: batch {settings.batch_size}, {settings.steps} steps "
              f"({settings.warmup} warm-up, not timed), LoRA r={settings.lora_r} alpha={settings.lora_alpha} "
              f"dropout={settings.lora_dropout}, fp32",
-             f"{'arm':<10} {'tokens/s':>9} {'tok/cpu-s':>9} {'s/step':>8} {'pad eff':>7} {'peak MiB':>8}"
-             "  tokens/s per round"]
+             f"{'arm':<11} {'tokens/s':>9} {'tok/cpu-s':>9} {'s/step':>8} {'pad eff':>7} {'peak MiB':>8}"
+             f" {'RSS libs':>8} {'loaded':>7} {'high-water':>10}  tokens/s per round"]
     for arm, r in results.items():
-        lines.append(f"{arm:<10} {r['tokens_per_s']:>9.1f} {r['tokens_per_cpu_s']:>9.1f} {r['s_per_step']:>8.3f} "
-                     f"{r['padding_efficiency']:>7.3f} {r['peak_mib']:>8.0f}  {r['per_round_tokens_per_s']}")
-    lines += [f"{arm:<10} skipped: {why}" for arm, why in skipped.items()]
+        lines.append(f"{arm:<11} {r['tokens_per_s']:>9.1f} {r['tokens_per_cpu_s']:>9.1f} {r['s_per_step']:>8.3f} "
+                     f"{r['padding_efficiency']:>7.3f} {r['peak_mib']:>8.0f} {r['rss_start_mib']:>8.0f} "
+                     f"{r['rss_loaded_mib']:>7.0f} {r['rss_high_water_mib']:>10.0f}  {r['per_round_tokens_per_s']}")
+    lines += [f"{arm:<11} skipped: {why}" for arm, why in skipped.items()]
     cotlit = results.get("cotlit")
-    for other, target in (("hand", 0.97), ("hand_same", None), ("trl", 1.3)):
+    for other, target in (("hand", 0.97), ("hand_same", 1.10), ("cotlit_full", None), ("trl", 1.3)):
         if cotlit and other in results:
             ratio = cotlit["tokens_per_s"] / results[other]["tokens_per_s"]
             cpu_ratio = cotlit["tokens_per_cpu_s"] / results[other]["tokens_per_cpu_s"]
@@ -312,8 +323,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (<= 10 min on a 2-core CPU), one round")
     parser.add_argument("--students", default="smollm2,tiny", help="comma-separated: smollm2, tiny")
-    parser.add_argument("--arms", help=f"comma-separated subset of {', '.join(ARMS)} (default: all; --quick leaves "
-                        "out hand_same)")
+    parser.add_argument("--arms", help=f"comma-separated subset of {', '.join(ARMS)} (default: all)")
     parser.add_argument("--rounds", type=int, help="rounds per arm (default: 1 with --quick, else 2)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -324,8 +334,7 @@ def main() -> None:
 
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.perf_counter()
-    arms = [a for a in (args.arms or ",".join(a for a in ARMS if not (args.quick and a == "hand_same"))).split(",")
-            if a]
+    arms = [a for a in (args.arms or ",".join(ARMS)).split(",") if a]
     skipped: dict[str, str] = {}
     try:
         import trl  # noqa: F401
