@@ -222,10 +222,11 @@ class CoTDataModule(L.LightningDataModule):
     def target_counts(self) -> dict[str, int]:
         """Training targets whose cotlit form differs from the source's verbatim output, and CoT targets without an
         answer trigger (cotlit appends one; the paper's verbatim targets keep none)."""
-        train = self.examples.get("train") or []
-        changed = sum(ex.output is not None and ex.target != ex.output for ex in train)
-        no_trigger = sum(not ex.meta.get("trigger", True) and not ex.meta.get("answer_only") for ex in train)
-        return {"targets_changed_by_cotlit_style": changed, "targets_without_trigger": no_trigger}
+        from cotlit.data.loaders import count_no_trigger
+
+        train = [ex for ex in self.examples.get("train") or [] if ex.output is not None]
+        changed = sum(ex.target != ex.output for ex in train)
+        return {"targets_changed_by_cotlit_style": changed, "targets_without_trigger": count_no_trigger(train)}
 
     def prepare_data(self) -> None:
         """Tokenise once per node (rank 0); the other ranks then read the cache in :meth:`setup`."""
