@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -97,12 +98,14 @@ class ResumeDataPosition(Callback):
     epoch 0's order) and the resumed epoch starts after the checkpoint's batch (Lightning restarts a plain
     DataLoader's epoch from its first batch)."""
 
+    def __init__(self) -> None:
+        self.sampler: _SkippingBatchSampler | None = None
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         if stage != "fit" or datamodule is None:
             return
         make_loader = datamodule.train_dataloader
-        self.sampler: _SkippingBatchSampler | None = None
 
         def train_dataloader() -> DataLoader:
             loader = make_loader()
@@ -177,7 +180,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CotlitError("checkpoint not found" if not path.exists() else "expected a checkpoint file, found a "
                           "folder", path=path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise checkpoint_load_error(err, path) or err from None
     if not isinstance(checkpoint, dict):
@@ -193,8 +198,8 @@ def checkpoint_load_error(err: BaseException, path: str | Path | None = None) ->
     where = {"path": path} if path is not None else {"field": "ckpt_path"}
     text = str(err)
     if "Weights only load failed" in text:
-        unsupported = re.search(r"Unsupported global: GLOBAL [\w.]+", text)
-        detail = unsupported[0] if unsupported else "it is not a plain state dict"
+        unsupported = re.search(r"Unsupported global: GLOBAL [\w.]+|WeightsUnpickler error:\s*(\S[^\n]*)", text)
+        detail = (unsupported[1] or unsupported[0]) if unsupported else "it is not a plain state dict"
         return CotlitError(f"refusing to load a checkpoint that would run code or build objects ({detail})", **where)
     first = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
     return CotlitError(f"cannot read the checkpoint (corrupt, truncated or not a checkpoint): {first}", **where)
