@@ -80,12 +80,14 @@ def test_resume_restores_weights_optimizer_lr_and_data_position(tiny_llama, tmp_
 def test_fresh_fit_over_an_old_checkpoint_and_last_without_one_are_refused(tiny_llama, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(fit_args(tiny_llama, run, "--ckpt_path=last", steps=1)) == 2
-    assert "last.ckpt does not exist" in capsys.readouterr().err
-    assert main(fit_args(tiny_llama, run, steps=1)) == 0
-    before = (run / "checkpoints" / "last.ckpt").read_bytes()
+    assert "last.ckpt does not exist (this run saved no checkpoint yet)" in capsys.readouterr().err
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"an earlier fit's weights")
     assert main(fit_args(tiny_llama, run, steps=1)) == 2
     assert "--ckpt_path last to resume" in capsys.readouterr().err
-    assert (run / "checkpoints" / "last.ckpt").read_bytes() == before
+    assert (run / "checkpoints" / "last.ckpt").read_bytes() == b"an earlier fit's weights"
+    assert main(fit_args(tiny_llama, run, "--checkpoint_every=0", steps=1)) == 2
+    assert "checkpoint_every" in capsys.readouterr().err
 
 
 @pytest.mark.slow
