@@ -24,6 +24,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, Sampler
 
+from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
 
 DEFAULT_EVERY = "10min"
@@ -155,6 +156,8 @@ def configure_checkpointing(subcommand: str, config: Any, run_dir: str) -> None:
     init_args = ours["init_args"] if isinstance(ours, dict) else ours.init_args
     parse_interval(init_args["every"])
     folder = Path(init_args["dirpath"])
+    if subcommand == "fit":
+        check_output(folder, folder=True, flag="the checkpoint folder")
     ckpt_path = config.get("ckpt_path")
     if ckpt_path == "last" and not (folder / LAST).is_file():
         raise CotlitError(f"--ckpt_path last: {folder / LAST} does not exist (this run saved no checkpoint yet); "

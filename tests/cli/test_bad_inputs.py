@@ -32,6 +32,8 @@ def write_files(folder: Path) -> None:
     (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (folder / "a_file").write_text("in the way\n")
     (folder / "empty").mkdir()
+    (folder / "blocked").mkdir()
+    (folder / "blocked" / "checkpoints").write_text("a file where checkpoints go\n")
     (folder / "script").mkdir()
     (folder / "script" / "script.py").write_text("raise SystemExit('dataset code ran')\n")
     torch.save({"state_dict": {}, "hyper_parameters": Evil()}, folder / "evil.ckpt")
@@ -50,6 +52,7 @@ CASES = {
     "fit-bad-type": (["fit", *MODEL, "--trainer.max_steps=abc"], "trainer.max_steps"),
     "fit-last-without-checkpoint": (["fit", *MODEL, "--run_dir=empty", "--ckpt_path=last"], "does not exist"),
     "validate-run-dir-is-a-file": (["validate", *MODEL, "--run_dir=a_file"], "a file is in the way"),
+    "fit-checkpoint-folder-is-a-file": (["fit", *MODEL, "--run_dir=blocked"], "a file is in the way"),
     "test-crafted-checkpoint": (["test", *MODEL, "--ckpt_path=evil.ckpt"], "refusing to load"),
     "test-truncated-checkpoint": (["test", *MODEL, "--ckpt_path=truncated.ckpt"], "corrupt, truncated"),
     "predict-unknown-flag": (["predict", *MODEL, "--no_such_flag=1"], "no_such_flag"),
