@@ -106,10 +106,11 @@ def causal_lm_loss(
         return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, position_ids=position_ids,
                      use_cache=False).loss
     lm = causal_lm(model)
+    targets = shift_labels(labels).reshape(-1)
+    # before the decoder: without label_count, nonzero waits for the device, which then has little queued
+    positions = label_positions(targets, label_count)
     hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                               use_cache=False).last_hidden_state
-    targets = shift_labels(labels).reshape(-1)
-    positions = label_positions(targets, label_count)
     hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, positions)
     targets = targets.index_select(0, positions)
     head, softcap = lm.get_output_embeddings(), getattr(lm.config, "final_logit_softcapping", None)
