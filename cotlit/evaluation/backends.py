@@ -100,6 +100,11 @@ class VLLMBackend:
 
     def _engine_for(self, model: Any, tokenizer: Any) -> Any:
         if self._engine is None:
+            if torch.distributed.is_available() and torch.distributed.is_initialized() \
+                    and torch.distributed.get_world_size() > 1:
+                raise CotlitError("decoding.backend: vllm runs in one process: test or predict with "
+                                  "trainer.devices=1 and a large data.eval_batch_size (vLLM schedules each "
+                                  "batch itself)")
             try:
                 from vllm import LLM
             except ImportError as err:

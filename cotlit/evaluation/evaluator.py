@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import torch
 
@@ -33,10 +33,12 @@ class EvalBatch(TypedDict):
     index: torch.Tensor
     """Each example's position in its dataset (de-duplicates the rows that DDP padding repeats)."""
     ids: Sequence[str]
-    questions: Sequence[str]
     golds: Sequence[Any]
     """Gold answers as they come from the data; the task normalises them."""
-    choices: Sequence[tuple[str, ...] | None]
+    questions: NotRequired[Sequence[str]]
+    """Question texts for ``predictions.jsonl`` (empty when absent)."""
+    choices: NotRequired[Sequence[tuple[str, ...] | None]]
+    """Option texts of multiple-choice questions, when known separately."""
 
 
 class Evaluator:

@@ -67,18 +67,22 @@ def test_stop_strings_end_a_row_at_the_token_that_completes_them(tiny_llama, stu
         .tokens == len(tokens)
 
 
-def test_batched_beam_search_equals_model_generate_per_row(student):
+@pytest.mark.parametrize("with_stop", [False, True])
+def test_batched_beam_search_equals_model_generate_per_row(student, with_stop):
     model, tokenizer, ids, mask = student
     stop_ids = [tokenizer.eos_token_id]
-    batched = GenerateBackend().generate(model, tokenizer, ids, mask, settings(12, beams=3), stop_ids)
     greedy = LoopBackend().generate(model, tokenizer, ids, mask, settings(12), stop_ids)
+    stops = (common_stop_string([g.text for g in greedy]),) if with_stop else ()
+    batched = GenerateBackend().generate(model, tokenizer, ids, mask, settings(12, beams=3, stops=stops), stop_ids)
     assert batched != greedy  # the beams found other sequences than greedy decoding
+    extra = {"stop_strings": list(stops), "tokenizer": tokenizer} if stops else {}
     for row, generation in zip(range(ids.shape[0]), batched):
         keep = mask[row].bool()
         alone = model.generate(input_ids=ids[row][keep][None], attention_mask=torch.ones(1, int(keep.sum())),
                                max_new_tokens=12, num_beams=3, do_sample=False, eos_token_id=stop_ids,
-                               pad_token_id=tokenizer.pad_token_id)[0, int(keep.sum()) :].tolist()
-        assert generation == finish(alone, tokenizer, stop_ids, StopStrings(tokenizer, []))
+                               pad_token_id=tokenizer.pad_token_id, **extra)[0, int(keep.sum()) :].tolist()
+        assert generation == finish(alone, tokenizer, stop_ids, StopStrings(tokenizer, stops))
+        assert not any(stop in generation.text for stop in stops)
 
 
 def test_the_loop_refuses_beam_search(student):
