@@ -82,7 +82,7 @@ def user_message(err: BaseException) -> str:
     elif isinstance(err, OSError) and err.filename is not None:
         text = f"{err.filename}: {_OS_ERRORS.get(type(err), err.strerror or str(err))}"
     elif isinstance(err, RecursionError):
-        text = "input nested too deeply to read"
+        text = f"{_file_being_read(err) or 'input'}: nested too deeply to read (e.g. JSON with thousands of levels)"
     else:
         text = f"{type(err).__name__}: {err} (an unexpected error; 'cotlit --debug ...' shows where it happened)"
     return "; ".join(line.strip() for line in text.splitlines() if line.strip()).replace(":; ", ": ")
@@ -95,6 +95,17 @@ _OS_ERRORS = {
     PermissionError: "permission denied",
     FileNotFoundError: "not found",
 }
+
+
+def _file_being_read(err: BaseException) -> str | None:
+    """The ``path`` of the innermost call that had one when ``err`` was raised (the file a reader was reading)."""
+    found, tb = None, err.__traceback__
+    while tb is not None:
+        path = tb.tb_frame.f_locals.get("path")
+        if isinstance(path, (str, os.PathLike)):
+            found = os.fspath(path)
+        tb = tb.tb_next
+    return found
 
 
 def _check_config_files(args: list[str]) -> None:

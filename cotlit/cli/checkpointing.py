@@ -163,7 +163,8 @@ def configure_checkpointing(subcommand: str, config: Any, run_dir: str) -> None:
         raise CotlitError(f"--ckpt_path last: {folder / LAST} does not exist (this run saved no checkpoint yet); "
                           "drop --ckpt_path to start over")
     if ckpt_path not in (None, "last", "best", "hpc") and not Path(ckpt_path).is_file():
-        raise CotlitError("checkpoint not found", path=ckpt_path, field="ckpt_path")
+        found = "expected a checkpoint file, found a folder" if Path(ckpt_path).exists() else "checkpoint not found"
+        raise CotlitError(found, path=ckpt_path, field="ckpt_path")
     if subcommand == "fit" and ckpt_path is None and any(folder.glob("*.ckpt")):
         raise CotlitError(f"{folder} holds the checkpoint of an earlier fit: pass --ckpt_path last to resume it, "
                           "or give another --run_dir (or delete that folder) to start over")

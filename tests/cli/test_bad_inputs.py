@@ -57,7 +57,7 @@ CASES = {
     "test-truncated-checkpoint": (["test", *MODEL, "--ckpt_path=truncated.ckpt"], "corrupt, truncated"),
     "predict-unknown-flag": (["predict", *MODEL, "--no_such_flag=1"], "no_such_flag"),
     "score-non-utf8": (["score", "--task", "svamp", "--input", "preds.jsonl"], "preds.jsonl"),
-    "score-deep-json": (["score", "--task", "svamp", "--input", "deep.json"], "nested too deeply"),
+    "score-deep-json": (["score", "--task", "svamp", "--input", "deep.json"], "deep.json: nested too deeply"),
     "inspect-dataset-script": (["inspect", "script"], "dataset script"),
     "render-non-utf8-config": (["render", "--config", "bad.yaml"], "bad.yaml"),
     "export-crafted-checkpoint": (["export", "--ckpt", "evil.ckpt", "--out", "out"], "refusing to load"),
