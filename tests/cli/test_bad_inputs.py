@@ -70,6 +70,8 @@ CASES = {
     "sweep-newline-in-slurm": (["sweep", "--grid", "newline.yaml", "--emit", "slurm"], "slurm.time"),
     "sweep-emit-out-is-a-folder": (["sweep", "--grid", "ok.yaml", "--emit", "shell", "--out", "empty"], "folder"),
     "sweep-non-utf8-grid": (["sweep", "--grid", "grid.yaml", "--dry-run"], "not UTF-8"),
+    "sweep-runs-dir-is-a-file": (["sweep", "--grid", "ok.yaml", "--runs-dir", "a_file", "--dry-run"],
+                                 "a file is in the way"),
     "report-no-finished-runs": (["report", "empty"], "no finished runs"),
     "report-out-is-a-file": (["report", "empty", "--out", "a_file"], "a file is in the way"),
     "recommend-no-finished-runs": (["recommend", "empty"], "no finished runs"),
@@ -101,3 +103,12 @@ def test_bad_input_is_one_line_and_touches_nothing(case, inputs):
     assert expected in lines[0]
     assert "Traceback" not in result.stderr and "usage:" not in result.stderr + result.stdout
     assert snapshot(inputs) == before
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from cotlit.cli import main
+    from cotlit.errors import CotlitError
+
+    assert main(["sweep", "--grid", str(tmp_path / "missing.yaml")]) == 2
+    with pytest.raises(CotlitError, match="missing.yaml"):
+        main(["--debug", "sweep", "--grid", str(tmp_path / "missing.yaml")])
