@@ -4,11 +4,11 @@ The same student scores the SVAMP test set (``../shared/data/eval/svamp/SVAMP_te
 arithmetic test split when absent) with greedy decoding, the same prompts (cotlit's renderer), stop tokens and
 ``max_new_tokens``, four ways:
 
-- ``loop``: ``Trainer.predict`` on ``StudentModule`` + the DataModule with ``decoding.backend: loop`` (the
-  default), as ``cotlit test`` runs it: prompts sorted by length, batched (``eval_batch_size``), finished rows leave
-  the batch at their stop token;
-- ``generate``: the same, with ``decoding.backend: generate``: batched ``model.generate`` on the same prompts and
-  batch size (finished rows stay in the batch until the slowest ends);
+- ``loop``: ``Trainer.predict`` on ``StudentModule`` + the DataModule with ``decoding.backend: loop``, the way
+  ``cotlit test`` runs it: prompts sorted by length, batched (``eval_batch_size``), finished rows leave the batch
+  at their stop token;
+- ``generate``: the same with ``decoding.backend: generate`` (the default): batched ``model.generate`` on the same
+  prompts and batch size (finished rows stay in the batch until the slowest ends);
 - ``single``: one prompt at a time through ``model.generate``, like the paper's evaluation scripts (with
   ``--quick`` on an evenly spread sample of 8 problems: its rate per example does not depend on the others);
 - ``vllm``: vLLM's offline engine on the same token ids (only when vLLM is importable and a GPU is present).

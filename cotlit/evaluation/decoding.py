@@ -25,10 +25,11 @@ class Decoding:
     stop_strings: list[str] | None = None
     """String stop sequences, checked on the decoded text and cut from it (the end token always stops too);
     None = none with cotlit scoring, the paper's list with paper scoring."""
-    backend: Backend = "loop"
-    """``loop``: cotlit's batched greedy loop (finished rows leave the batch; greedy only, so beam search runs on
-    ``generate``); ``generate``: batched ``model.generate``; ``vllm``: vLLM's engine for test and predict on GPUs
-    (the ``vllm`` extra; validation then runs on ``loop`` or ``generate``)."""
+    backend: Backend = "generate"
+    """``generate``: batched ``model.generate`` (greedy or beam search); ``loop``: cotlit's batched greedy loop
+    (finished rows leave the batch; greedy only); ``vllm``: vLLM's engine for test and predict on GPUs (the ``vllm``
+    extra; validation then runs on ``generate``). ``generate`` is the default because the loop was not measured
+    faster (docs/benchmarks.md)."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
@@ -65,7 +66,8 @@ def resolve(decoding: Decoding, task: Task, scoring: Scoring) -> GenerationSetti
         stops = tuple(decoding.stop_strings)
     else:
         stops = tuple(task.paper_stop_strings) if paper else ()
-    backend = decoding.backend
-    if beams > 1 and backend == "loop":
-        backend = "generate"  # the loop is greedy only; beam search stays batched in model.generate
-    return GenerationSettings(budget, beams, stops, backend)
+    if beams > 1 and decoding.backend == "loop":
+        why = " (paper scoring uses the paper's beam width)" if paper and decoding.num_beams == 1 else ""
+        raise CotlitError(f"decoding.backend loop decodes greedily; num_beams={beams}{why} needs the generate or "
+                          "vllm backend")
+    return GenerationSettings(budget, beams, stops, decoding.backend)

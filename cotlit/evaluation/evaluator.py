@@ -7,7 +7,6 @@ and a generation backend), so the student scores any dataloader whose batches ca
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -18,8 +17,6 @@ from cotlit.errors import CotlitError
 from cotlit.evaluation.backends import GenerationBackend, make_backend
 from cotlit.evaluation.decoding import Decoding, GenerationSettings, resolve
 from cotlit.tasks.base import Task
-
-log = logging.getLogger(__name__)
 
 Stage = Literal["validate", "test", "predict"]
 
@@ -50,13 +47,9 @@ class Evaluator:
             raise CotlitError(f"scoring {scoring!r} needs the task built with paper_compat={scoring == 'paper'}")
         self.task, self.stop_ids, self.scoring = task, list(stop_ids), scoring
         self.settings: GenerationSettings = resolve(decoding, task, scoring)
-        if self.settings.backend != decoding.backend:
-            log.info("num_beams=%d: beam search runs on the %s backend", self.settings.num_beams,
-                     self.settings.backend)
         self.backend: GenerationBackend = make_backend(self.settings.backend)
         # vLLM is for test and predict: validation runs while the weights change every few steps
-        self._validation_backend = (make_backend("generate" if self.settings.num_beams > 1 else "loop")
-                                    if self.settings.backend == "vllm" else self.backend)
+        self._validation_backend = make_backend("generate") if self.settings.backend == "vllm" else self.backend
 
     def __call__(self, model: Any, tokenizer: Any, batch: EvalBatch, stage: Stage = "test") -> list[PredictionRow]:
         """Generate for every prompt of ``batch`` and score each generation against its gold answer."""

@@ -15,6 +15,7 @@ from cotlit.cli import main
 from cotlit.core import PredictionRow, RunMetrics
 from cotlit.data.arithmetic import ArithmeticData
 from cotlit.data.prompts import Renderer
+from cotlit.errors import CotlitError
 from cotlit.evaluation import backends
 from cotlit.evaluation.decoding import Decoding, GenerationSettings
 from cotlit.evaluation.generation import Generation
@@ -51,11 +52,11 @@ class KnownAnswers:
 
 @pytest.fixture
 def known(monkeypatch):
-    """The stub in place of the loop backend, right on the examples at even positions of the test split."""
+    """The stub in place of the default backend, right on the examples at even positions of the test split."""
     examples = arithmetic_test_examples()
     right = {ex.question for i, ex in enumerate(examples) if i % 2 == 0}
     stub = KnownAnswers({ex.question: ex.gold for ex in examples}, right)
-    monkeypatch.setitem(backends.BACKEND_TYPES, "loop", lambda: stub)
+    monkeypatch.setitem(backends.BACKEND_TYPES, "generate", lambda: stub)
     return examples, right
 
 
@@ -119,7 +120,9 @@ def test_paper_scoring_takes_the_tasks_paper_decoding(tiny_llama):
                              decoding=Decoding(max_new_tokens=99, num_beams=2, stop_strings=["Q:"]))
     assert explicit.evaluator.settings == GenerationSettings(99, 2, ("Q:",), "generate")
     assert StudentModule(name_or_path=tiny_llama, task="gsm8k").evaluator.settings == GenerationSettings(
-        512, 1, (), "loop")
+        512, 1, (), "generate")
+    with pytest.raises(CotlitError, match=r"loop decodes greedily; num_beams=5 \(paper scoring"):
+        StudentModule(name_or_path=tiny_llama, task="gsm8k", scoring="paper", decoding=Decoding(backend="loop"))
 
 
 def test_the_old_max_new_tokens_key_still_works_with_a_deprecation_warning(tiny_llama):
