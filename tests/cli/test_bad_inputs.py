@@ -49,13 +49,12 @@ def write_files(folder: Path) -> None:
 
 CASES = {
     "fit-non-utf8-config": (["fit", "--config=bad.yaml"], "not UTF-8"),
-    "fit-bad-type": (["fit", *MODEL, "--trainer.max_steps=abc"], "trainer.max_steps"),
     "fit-last-without-checkpoint": (["fit", *MODEL, "--run_dir=empty", "--ckpt_path=last"], "does not exist"),
     "validate-run-dir-is-a-file": (["validate", *MODEL, "--run_dir=a_file"], "a file is in the way"),
     "fit-checkpoint-folder-is-a-file": (["fit", *MODEL, "--run_dir=blocked"], "a file is in the way"),
     "test-crafted-checkpoint": (["test", *MODEL, "--ckpt_path=evil.ckpt"], "refusing to load"),
     "test-truncated-checkpoint": (["test", *MODEL, "--ckpt_path=truncated.ckpt"], "corrupt, truncated"),
-    "predict-unknown-flag": (["predict", *MODEL, "--no_such_flag=1"], "no_such_flag"),
+    "predict-bad-value": (["predict", *MODEL, "--trainer.max_steps=abc"], "trainer.max_steps"),
     "score-non-utf8": (["score", "--task", "svamp", "--input", "preds.jsonl"], "preds.jsonl"),
     "score-deep-json": (["score", "--task", "svamp", "--input", "deep.json"], "deep.json: nested too deeply"),
     "inspect-dataset-script": (["inspect", "script"], "dataset script"),
