@@ -104,7 +104,7 @@ def run_sweep(
                        "running": "running in another process"}[state]
                 log(f"[{run.index}] {run.name}: skipped, {why}")
                 counts["skipped"] += 1
-                progress.skipped(state)
+                progress.ran(state, _recorded_duration(run_dir) if state == "done" else None)
                 continue
             log(f"[{run.index}] {run.name}: running")
             started = time.monotonic()
@@ -165,21 +165,20 @@ def write_summary(grid: Grid, stale_after: float = RunnerOptions.stale_after) ->
 
 
 class Progress:
-    """Runs done out of all, time spent and the time left, estimated from the runs this sweep ran to the end."""
+    """Runs done out of all, time spent and the time left, estimated from the mean duration of the finished runs
+    (those of earlier sweeps too, from their status files)."""
 
     def __init__(self, total: int) -> None:
         self.total, self.done, self.failed, self.left = total, 0, 0, total
         self.started = time.monotonic()
         self.durations: list[float] = []
 
-    def skipped(self, state: State) -> None:
+    def ran(self, state: State, seconds: float | None) -> None:
+        """Count a run that ended (or was found) ``state``, with its duration when known."""
         self.left -= 1
         self.done += state == "done"
         self.failed += state == "failed"
-
-    def ran(self, state: State, seconds: float) -> None:
-        self.skipped(state)
-        if state == "done":
+        if state == "done" and seconds is not None:
             self.durations.append(seconds)
 
     def line(self) -> str:
@@ -372,6 +371,17 @@ def _resumable(grid: Grid, run: RunSpec) -> bool:
         return False
     record = read_status(run_dir)
     return record is not None and _same_spec(record, run)
+
+
+def _recorded_duration(run_dir: Path) -> float | None:
+    """Seconds from start to finish of a finished run, from its status file (None for a reused run)."""
+    record = read_status(run_dir) or {}
+    try:
+        started = datetime.fromisoformat(record["started"])
+        finished = datetime.fromisoformat(record["finished"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (finished - started).total_seconds()
 
 
 def _same_spec(record: dict[str, Any], run: RunSpec) -> bool:

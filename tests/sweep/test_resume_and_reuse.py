@@ -113,6 +113,21 @@ def test_progress_reports_done_total_and_eta(tmp_path, fake_program):
     assert "for 1 more" in progress[0] and "ETA" not in progress[1]
 
 
+def test_eta_uses_the_durations_of_runs_finished_by_earlier_sweeps(tmp_path, fake_program):
+    script, _, _ = fake_program
+    grid = load_grid(make_grid(tmp_path, script, axes={"data.init_args.granularity": [1, 3, 6]}))
+    first = grid.run_dir(grid.expand()[0])
+    first.mkdir(parents=True)
+    (first / "metrics.json").write_text("{}")
+    (first / "status.json").write_text(json.dumps({"state": "done", "started": "2026-01-01T00:00:00+00:00",
+                                                   "finished": "2026-01-01T02:00:00+00:00"}))
+    lines: list[str] = []
+    run_sweep(grid, grid.expand(), log=lines.append)
+    progress = [line for line in lines if line.startswith("progress:")]
+    # the mean of a 2-hour run and a run of a second or so
+    assert progress[0].startswith("progress: 2/3 runs done") and "ETA 1h0" in progress[0] and "1 more" in progress[0]
+
+
 @pytest.mark.parametrize("value", ["01:00:00\nrm -rf ~", "01:00:00\r", "a\tb"])
 def test_control_characters_never_reach_a_generated_script(tmp_path, fake_program, value):
     script, _, _ = fake_program
