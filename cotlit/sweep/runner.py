@@ -374,7 +374,7 @@ def _resumable(grid: Grid, run: RunSpec) -> bool:
 
 
 def _recorded_duration(run_dir: Path) -> float | None:
-    """Seconds from start to finish of a finished run, from its status file (None for a reused run)."""
+    """Seconds from start to finish of a finished run (wherever it ran), from its status file."""
     record = read_status(run_dir) or {}
     try:
         started = datetime.fromisoformat(record["started"])
