@@ -129,7 +129,7 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
         (run_dir / stale).unlink(missing_ok=True)
     resume = _resumable(grid, run)
     if not resume:
-        for stale in (run_dir / CHECKPOINT_DIR).glob("*.ckpt"):
+        for stale in (run_dir / CHECKPOINT_DIR).glob("*.ckpt*"):  # with a killed save's .partial
             stale.unlink()
     status: dict[str, Any] = {
         "name": run.name, "index": run.index, "grid": str(grid.path), "values": run.values,
