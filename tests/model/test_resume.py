@@ -49,6 +49,8 @@ def assert_same_training_state(got: dict, want: dict) -> None:
         for name in ("exp_avg", "exp_avg_sq", "step"):
             torch.testing.assert_close(got_opt["state"][key][name], state[name], rtol=0, atol=0)
     assert got["lr_schedulers"] == want["lr_schedulers"]
+    position = "epoch_loop.batch_progress"  # where in which epoch the data stands
+    assert got["loops"]["fit_loop"][position] == want["loops"]["fit_loop"][position]
 
 
 class CrashAt(Callback):
