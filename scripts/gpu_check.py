@@ -137,7 +137,7 @@ def fit_args(mode: str, loss: str, student: Path, run_dir: Path, args: argparse.
         *trainer,
         f"--run_dir={run_dir}", "--seed_everything=0", f"--model.name_or_path={student}",
         f"--model.finetuning={mode}", f"--model.loss={loss}",
-        f"--model.max_new_tokens={args.max_new_tokens}", "--model.warmup=0",
+        f"--model.decoding.max_new_tokens={args.max_new_tokens}", "--model.warmup=0",
         f"--trainer.max_steps={args.steps}", "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
         "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
         "--trainer.log_every_n_steps=5", "--trainer.callbacks+=gpu_check.Throughput",
@@ -186,10 +186,11 @@ def trains_within(module: Any, batch_size: int, args: argparse.Namespace) -> boo
     from cotlit.data.arithmetic import ArithmeticData
 
     data = ArithmeticData(granularity=args.granularity, train_size=3 * batch_size, val_size=16, test_size=16,
-                          batch_size=batch_size, max_length=1024)
-    trainer = L.Trainer(accelerator="gpu", devices=1, precision="bf16-mixed", max_steps=3, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0)
+                          batch_size=batch_size, max_length=1024, tokenizer=module.tokenizer)
+    trainer = L.Trainer(accelerator="cpu" if args.dry_run else "gpu", devices=1, max_steps=3, logger=False,
+                        precision="32-true" if args.dry_run else "bf16-mixed", enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                        num_sanity_val_steps=0)
     fits = True
     try:
         trainer.fit(module, datamodule=data)
@@ -198,7 +199,8 @@ def trains_within(module: Any, batch_size: int, args: argparse.Namespace) -> boo
     module.model.zero_grad(set_to_none=True)
     del trainer
     gc.collect()
-    torch.cuda.empty_cache()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
     return fits
 
 
@@ -299,7 +301,12 @@ def main() -> int:
               f"{r['train_peak_gib']:>14.1f} {r['peak_gib']:>8.1f} {r['test_n']:>6} {r['test_seconds']:>6.1f} "
               f"{r['wall_s']:>6.0f}")
     largest = {}
-    if args.fit_search and not args.dry_run:
+    if args.dry_run:
+        from cotlit.model.student import StudentModule
+
+        module = StudentModule(name_or_path=str(work / "student"), finetuning="lora", loss="chunked", warmup=0)
+        print(f"gpu_check: a fit-search probe (3 steps of 8) {'ran' if trains_within(module, 8, args) else 'FAILED'}")
+    elif args.fit_search:
         largest = {mode: largest_batch(mode, work / "student", args) for mode in modes if mode != "full"}
         for mode, found in largest.items():
             print(f"{mode:6} largest batch (loss chunked, level-{args.granularity} arithmetic rows): "
