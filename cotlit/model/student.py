@@ -103,8 +103,9 @@ class StudentModule(L.LightningModule):
             decoding = Decoding(**decoding)
         if max_new_tokens is not None:
             rank_zero_deprecation("model.init_args.max_new_tokens is deprecated and will be removed in the next "
-                                  "release: use model.init_args.decoding.max_new_tokens")
-            decoding = replace(decoding, max_new_tokens=max_new_tokens)
+                                  "release: use model.init_args.decoding.max_new_tokens (which wins when both are set)")
+            if decoding.max_new_tokens is None:
+                decoding = replace(decoding, max_new_tokens=max_new_tokens)
         super().__init__()
         self.save_hyperparameters(ignore=["max_new_tokens"])
         self.tokenizer = load_tokenizer(name_or_path, trust_remote_code=trust_remote_code)

@@ -130,6 +130,10 @@ def test_the_old_max_new_tokens_key_still_works_with_a_deprecation_warning(tiny_
         student = StudentModule(name_or_path=tiny_llama, task="arithmetic", max_new_tokens=7)
     assert student.evaluator.settings.max_new_tokens == 7 and student.hparams.decoding.max_new_tokens == 7
     assert "max_new_tokens" not in student.hparams
+    with pytest.deprecated_call():
+        both = StudentModule(name_or_path=tiny_llama, task="arithmetic", max_new_tokens=7,
+                             decoding=Decoding(max_new_tokens=9))
+    assert both.evaluator.settings.max_new_tokens == 9
 
 
 def test_a_fit_without_a_budget_fails_clearly(tiny_llama, tmp_path, capsys):
