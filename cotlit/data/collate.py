@@ -33,8 +33,9 @@ class Collator:
     ``questions``, ``golds`` and ``choices`` (for scoring and predictions files).
 
     ``packed`` train batches are built from bins of rows (see :mod:`cotlit.data.packing`) and add ``position_ids``.
-    Train batches also carry ``real_tokens``, their number of non-padding tokens as a host-side int (counting them
-    from the device tensor would make every step wait for the accelerator).
+    Train batches also carry ``real_tokens``, their number of non-padding tokens, and ``label_tokens``, the number of
+    positions that have a label after the causal shift (``(labels[:, 1:] != -100).sum()``), both as host-side ints:
+    counting them from the device tensors would make every step wait for the accelerator.
     """
 
     def __init__(
@@ -73,6 +74,8 @@ class Collator:
             batch["labels"] = _pad(labels, IGNORE_INDEX, width, left=False)
         if self.train:
             batch["real_tokens"] = sum(len(row["input_ids"]) for row in rows)
+            # a row's first token has no prediction, so a prompt-less row loses its first label to the shift
+            batch["label_tokens"] = sum(len(row["input_ids"]) - max(row["prompt_len"], 1) for row in rows)
         if self.generate:
             prompts = [row["input_ids"][: row["prompt_len"]] for row in rows]
             width = padded_length(max(map(len, prompts)), self.pad_multiple)

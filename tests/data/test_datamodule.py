@@ -67,6 +67,7 @@ def test_labels_cover_exactly_the_target_tokens(tokenizer):
         assert batch["prompt_attention_mask"][i].sum().item() == p
     assert batch["ids"] == [dm.examples["train"][r["index"]].id for r in rows]
     assert batch["real_tokens"] == int(batch["attention_mask"].sum()) == sum(len(r["input_ids"]) for r in rows)
+    assert batch["label_tokens"] == int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
 
 
 def test_the_end_token_ends_every_target_even_when_it_is_the_pad_token(tokenizer):

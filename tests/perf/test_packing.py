@@ -102,6 +102,7 @@ def test_packed_and_unpacked_losses_match(data, tiny_llama, attn):
     packed = Collator(data.examples["train"], pad, train=True, generate=False, packed=True)([*packed_items])
     unpacked = Collator(data.examples["train"], pad, train=True, generate=False)(rows)
     assert packed["real_tokens"] == unpacked["real_tokens"] == int(packed["attention_mask"].sum())
+    assert packed["label_tokens"] == unpacked["label_tokens"] == int((packed["labels"][:, 1:] != -100).sum())
     with torch.no_grad():
         expected = example_token_losses(model, unpacked, packed_mask=False)
         got = example_token_losses(model, packed, packed_mask=True)
