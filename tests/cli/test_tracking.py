@@ -1,5 +1,6 @@
-"""An experiment tracker given as ``--trainer.logger`` (here TensorBoard, as docs/tracking.md shows) replaces the
-default CSV log and receives the training scalars, while checkpoints and the adapter stay in the run directory."""
+"""An experiment tracker given as ``--trainer.logger`` (TensorBoard, set up as docs/tracking.md shows) replaces the
+default CSV log and receives the training scalars, while the config, checkpoints and adapter stay in the run
+directory."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ STEPS = 3
 
 
 def test_tensorboard_logger_through_cotlit_fit(tiny_llama: str, tmp_path: Path) -> None:
-    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install -e '.[loggers]')")
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install -e '.[tensorboard]')")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir = tmp_path / "run"
     logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-              "init_args": {"save_dir": str(run_dir / "tb"), "name": "", "version": ""}}
+              "init_args": {"save_dir": str(run_dir), "name": "", "version": ""}}
     assert main([
         "fit", f"--run_dir={run_dir}", "--seed_everything=0", "--trainer.accelerator=cpu", "--trainer.devices=1",
         f"--trainer.max_steps={STEPS}", "--trainer.log_every_n_steps=1", "--trainer.enable_progress_bar=false",
@@ -30,9 +31,10 @@ def test_tensorboard_logger_through_cotlit_fit(tiny_llama: str, tmp_path: Path) 
         "--data.val_size=0", "--data.test_size=2", "--data.batch_size=4",
     ]) == 0
 
-    events = EventAccumulator(str(run_dir / "tb"))
+    events = EventAccumulator(str(run_dir))
     events.Reload()
     assert [event.step for event in events.Scalars("train/loss")] == list(range(STEPS))
     assert "train/lr" in events.Tags()["scalars"]
     assert not (run_dir / "metrics.csv").exists()  # the tracker replaced the CSV log, it was not added to it
-    assert (run_dir / "checkpoints" / "last.ckpt").is_file() and (run_dir / "adapter").is_dir()
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "adapter").is_dir()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
