@@ -20,8 +20,9 @@ class Decoding:
     max_new_tokens: int | None = None
     """Generation budget; None = the task's default for the chosen scoring (cotlit's, or the paper's 1024 for math
     and 640 for commonsense)."""
-    num_beams: int = 1
-    """Beam width; 1 = greedy. With ``scoring: paper`` and 1, the paper's width (5) is used."""
+    num_beams: int | None = None
+    """Beam width (1 = greedy); None = the task's default for the chosen scoring (cotlit: 1; paper: 1 for the math
+    tasks, 5 for the commonsense tasks, as the paper's two evaluation scripts decoded)."""
     stop_strings: list[str] | None = None
     """String stop sequences, checked on the decoded text and cut from it (the end token always stops too);
     None = none with cotlit scoring, the paper's list with paper scoring."""
@@ -34,7 +35,7 @@ class Decoding:
     def __post_init__(self) -> None:
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise CotlitError(f"decoding.max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.num_beams < 1:
+        if self.num_beams is not None and self.num_beams < 1:
             raise CotlitError(f"decoding.num_beams must be >= 1, got {self.num_beams}")
         if self.backend not in BACKENDS:
             raise CotlitError(f"unknown decoding.backend {self.backend!r}; valid backends: {', '.join(BACKENDS)}")
@@ -61,13 +62,13 @@ def resolve(decoding: Decoding, task: Task, scoring: Scoring) -> GenerationSetti
     """Fill the unset settings of ``decoding`` from ``task``: its paper defaults with ``scoring="paper"``."""
     paper = scoring == "paper"
     budget = decoding.max_new_tokens or (task.paper_max_new_tokens if paper else task.max_new_tokens)
-    beams = task.paper_num_beams if paper and decoding.num_beams == 1 else decoding.num_beams
+    beams = decoding.num_beams or (task.paper_num_beams if paper else 1)
     if decoding.stop_strings is not None:
         stops = tuple(decoding.stop_strings)
     else:
         stops = tuple(task.paper_stop_strings) if paper else ()
     if beams > 1 and decoding.backend == "loop":
-        why = " (paper scoring uses the paper's beam width)" if paper and decoding.num_beams == 1 else ""
+        why = " (the task's paper beam width)" if decoding.num_beams is None else ""
         raise CotlitError(f"decoding.backend loop decodes greedily; num_beams={beams}{why} needs the generate or "
                           "vllm backend")
     return GenerationSettings(budget, beams, stops, decoding.backend)

@@ -16,8 +16,12 @@ from cotlit.errors import CotlitError
 AnswerKind = Literal["number", "choice", "boolean", "latex"]
 
 PAPER_STOP_STRINGS: tuple[str, ...] = ("USER:", "ASSISTANT:", "### Instruction:", "Response:", "<start_of_turn>",
-                                       "[INST]", "\n\nProblem", "\nProblem", "Problem:", "<|eot_id|>", "####")
-"""The stop strings of the paper's vLLM decoding (MAmmoTH2 ``run_open.py``, conventions (g))."""
+                                       "[INST]", "\n\nProblem", "\nProblem", "Problem:", "<|eot_id|>")
+"""The stop strings of the paper's math decoding (MAmmoTH2 ``math_eval/run_open.py``, which its README names for
+SVAMP, GSM8K, AQuA and MATH)."""
+COMMONSENSE_PAPER_STOP_STRINGS: tuple[str, ...] = (*PAPER_STOP_STRINGS, "####")
+"""The stop strings of the paper's commonsense decoding (``Evaluation/reasoning_eval/run_reasoning.py``): the math
+list plus ``####``."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,10 @@ class Task(ABC):
     """Default generation budget for this task's evaluation."""
     paper_max_new_tokens: ClassVar[int] = 1024
     """The paper's generation budget (its README: 1024 for math, 640 for commonsense), used with paper scoring."""
-    paper_num_beams: ClassVar[int] = 5
-    """The paper's beam width (vLLM ``use_beam_search=True, best_of=5``), used with paper scoring."""
+    paper_num_beams: ClassVar[int] = 1
+    """The paper's beam width, used with paper scoring: 1 (greedy: ``run_open.py``'s ``temperature=0, top_p=1``) for
+    the math tasks; the commonsense tasks override it with 5 (``run_reasoning.py``'s ``use_beam_search=True,
+    best_of=5``)."""
     paper_stop_strings: ClassVar[tuple[str, ...]] = PAPER_STOP_STRINGS
     """The paper's string stop sequences, used with paper scoring."""
     choice_letters: ClassVar[str] = ""

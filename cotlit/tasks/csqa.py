@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cotlit.tasks.base import TestItem, register_task
+from cotlit.tasks.base import COMMONSENSE_PAPER_STOP_STRINGS, TestItem, register_task
 from cotlit.tasks.choices import ChoiceTask
 from cotlit.tasks.records import instruction_label
 
@@ -23,6 +23,8 @@ class CommonsenseQA(ChoiceTask):
     choice_letters = "ABCDE"
     max_new_tokens = 320
     paper_max_new_tokens = 640
+    paper_num_beams = 5
+    paper_stop_strings = COMMONSENSE_PAPER_STOP_STRINGS
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         return instruction_label(self, record, index)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cotlit.errors import CotlitError
-from cotlit.tasks.base import TestItem, register_task
+from cotlit.tasks.base import COMMONSENSE_PAPER_STOP_STRINGS, TestItem, register_task
 from cotlit.tasks.booleans import BooleanTask
 from cotlit.tasks.records import field, instruction_label
 
@@ -22,6 +22,8 @@ class StrategyQA(BooleanTask):
     name = "strategyqa"
     max_new_tokens = 320
     paper_max_new_tokens = 640
+    paper_num_beams = 5
+    paper_stop_strings = COMMONSENSE_PAPER_STOP_STRINGS
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         label = field(record, index, "label", (str, bool))

@@ -121,8 +121,14 @@ def test_paper_scoring_takes_the_tasks_paper_decoding(tiny_llama):
     assert explicit.evaluator.settings == GenerationSettings(99, 2, ("Q:",), "generate")
     assert StudentModule(name_or_path=tiny_llama, task="gsm8k").evaluator.settings == GenerationSettings(
         512, 1, (), "generate")
-    with pytest.raises(CotlitError, match=r"loop decodes greedily; num_beams=5 \(paper scoring"):
-        StudentModule(name_or_path=tiny_llama, task="gsm8k", scoring="paper", decoding=Decoding(backend="loop"))
+    with pytest.raises(CotlitError, match=r"loop decodes greedily; num_beams=5 \(the task's paper beam width"):
+        StudentModule(name_or_path=tiny_llama, task="csqa", scoring="paper", decoding=Decoding(backend="loop"))
+    # the math tasks were decoded greedily by the paper (MAmmoTH2 run_open.py), without the `####` stop
+    math = StudentModule(name_or_path=tiny_llama, task="gsm8k", scoring="paper").evaluator.settings
+    assert (math.max_new_tokens, math.num_beams) == (1024, 1) and "####" not in math.stop_strings
+    assert "####" in settings.stop_strings
+    greedy = StudentModule(name_or_path=tiny_llama, task="csqa", scoring="paper", decoding=Decoding(num_beams=1))
+    assert greedy.evaluator.settings.num_beams == 1
 
 
 def test_the_old_max_new_tokens_key_still_works_with_a_deprecation_warning(tiny_llama):
