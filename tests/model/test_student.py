@@ -74,12 +74,12 @@ def test_fit_overfits_eight_examples_and_tests(tiny_llama, tmp_path, finetuning)
 def test_lora_checkpoint_holds_only_trainable_weights_and_resume_continues(tiny_llama, tmp_path):
     run = tmp_path / "run"
     assert main(fit_args(tiny_llama, run, "--test_after_fit=false", steps=3)) == 0
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 3
     assert ckpt["state_dict"] and all("lora_" in k for k in ckpt["state_dict"])
     assert ckpt["cotlit_renderer"]["template"] == "alpaca"
     assert main(fit_args(tiny_llama, run, "--test_after_fit=false", "--ckpt_path=last", steps=5)) == 0
-    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == 5
 
 
@@ -154,7 +154,7 @@ def test_export_reloads_with_plain_transformers_and_gives_the_same_logits(tiny_l
     out = tmp_path / "export"
     assert main(["export", f"--ckpt={ckpt}", f"--out={out}", *(["--merge"] if merge else [])]) == 0
 
-    checkpoint = torch.load(ckpt, weights_only=False)
+    checkpoint = torch.load(ckpt, weights_only=True)
     student = StudentModule(**{k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")})
     student.configure_model()
     student.load_state_dict(checkpoint["state_dict"], strict=False)
