@@ -115,3 +115,10 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644  # readable by others, as a plain open() would make it
+
+
+def test_pathologically_nested_json_names_the_file_and_line(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(CotlitError, match=r"deep\.jsonl.*2.*nested too deeply"):
+        read_records(path)
