@@ -6,19 +6,26 @@ renamed when complete; an interrupted download continues from the ``.part`` file
 A file is checked against the SHA-256 that cotlit ships for it (:data:`KNOWN_SHA256`, measured on the vendored
 SVAMP files) or, for the others, against the length the server announced; its SHA-256 is then recorded in
 ``<dest>/.cotlit-sha256.json``, so later runs detect a changed or damaged copy.
+
+SVAMP's 300-problem test split was never published as a file: it is cut from the full ``SVAMP.json`` by
+:func:`derive_svamp_test` (the problems that are not among the paper's 700 training questions) and checked
+against the SHA-256 of the split the paper's numbers were measured on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cotlit.data.naming import entry_condition
+from cotlit.data.registry import is_inside, read_registry, resolve_entry
 from cotlit.errors import CotlitError
-from cotlit.io import read_json, write_json
+from cotlit.io import read_json, write_json, write_text
 
 PAPER_REPO = "EIT-NLP/Distilling-CoT-Reasoning"
 PAPER_COMMIT = "cc33822e99534615a87841bd6c2e865e0d24d123"
@@ -28,6 +35,16 @@ DATA_FOLDER = "data/"
 """Where the registry and the training files live in the paper's repository."""
 RECORD_FILE = ".cotlit-sha256.json"
 CHUNK = 1 << 20
+
+SVAMP_URL = "https://raw.githubusercontent.com/arkilpatel/SVAMP/689d7ccac74b9983a2ac7cc3b264f441b99e7c53/SVAMP.json"
+"""The full SVAMP (1000 problems) at the commit whose copy cotlit was checked against."""
+SVAMP_SHA256 = "5be77703a6d891ae476d7c082787ad361392aa02453b132516cdd5f4e7934e3e"
+SVAMP_TEST = "svamp/SVAMP_test_300.json"
+"""Where the derived 300-problem test split goes, under the eval folder."""
+SVAMP_TEST_SHA256 = "b8494a72d544b4c868e505dcd20de3172596bddb4bd1ebf209f6cf061707bdee"
+"""SHA-256 of the derived split (``../shared/data/eval/svamp/SVAMP_test_300.json``)."""
+SVAMP_TRAIN_ENTRY = "SVAMP_only_ans"
+"""The registry entry whose 700 ``instruction``s are the paper's SVAMP training questions."""
 
 KNOWN_SHA256: dict[str, str] = {
     "data/dataset_info.json": "34ebb0921ba4c47d27586414d3c77625ede791f861f362f67caee5aad9efb922",
@@ -57,11 +74,13 @@ KNOWN_SHA256: dict[str, str] = {
     "data/svamp_human_annotation.json": "5a74adf6a0f6dcabfdda3ff4994ec3a263303007b25ef10a1a21ef1a3288e8d3",
     "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/test.jsonl":
         "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14",
+    SVAMP_URL: SVAMP_SHA256,
 }
 """SHA-256 of files whose content cotlit knows (the vendored copies in ``../shared/data``), by repository path
 under the base URL or by absolute URL."""
 
 TEST_SETS: dict[str, tuple[str, str]] = {
+    "svamp": (SVAMP_URL, "svamp/SVAMP.json"),
     "gsm8k": ("https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/test.jsonl",
               "gsm8k/test.jsonl"),
     "aqua": ("https://raw.githubusercontent.com/google-deepmind/AQuA/master/test.json", "aqua/test.json"),
@@ -72,7 +91,7 @@ TEST_SETS: dict[str, tuple[str, str]] = {
     "strategyqa": ("Evaluation/reasoning_eval/strategyQA_test.json", "strategyQA_test.json"),
 }
 """Task -> (source, path under the eval folder): a path under the base URL (the paper's own test files) or an
-absolute URL. SVAMP's 300-problem test split is derived from SVAMP.json (``../shared/data/eval/SOURCES.md``)."""
+absolute URL. SVAMP's is the full SVAMP.json, from which :func:`derive_svamp_test` cuts the 300-problem split."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +107,12 @@ class RemoteFile:
 
 @dataclass(frozen=True)
 class Fetched:
-    """What happened to one file: ``present`` (checked, kept), ``downloaded`` or ``resumed``."""
+    """What happened to one file: ``present`` (checked, kept), ``downloaded``, ``resumed`` or ``derived``."""
 
-    file: RemoteFile
+    dest: Path
     status: str
     size: int
     sha256: str
-
 
 
 def registry_file() -> str:
@@ -108,7 +126,7 @@ def fetch(file: RemoteFile, base_url: str = DEFAULT_BASE_URL, *, timeout: float 
         digest = _sha256(file.dest)
         if expected is None or digest == expected:
             _record(file.dest, digest)
-            return Fetched(file, "present", file.dest.stat().st_size, digest)
+            return Fetched(file.dest, "present", file.dest.stat().st_size, digest)
         file.dest.unlink()  # a damaged or changed copy: fetch it again
     file.dest.parent.mkdir(parents=True, exist_ok=True)
     part = file.dest.with_name(file.dest.name + ".part")
@@ -120,7 +138,7 @@ def fetch(file: RemoteFile, base_url: str = DEFAULT_BASE_URL, *, timeout: float 
                           "run again to download it afresh", path=file.dest)
     part.replace(file.dest)
     _record(file.dest, digest)
-    return Fetched(file, status, file.dest.stat().st_size, digest)
+    return Fetched(file.dest, status, file.dest.stat().st_size, digest)
 
 
 def _download(url: str, part: Path, timeout: float) -> str:
@@ -182,8 +200,6 @@ def training_files(dest: Path, entries: Iterable[str]) -> list[RemoteFile]:
     An entry whose ``file_name`` is absolute or leads out of ``dest`` is refused: a registry fetched from the
     network must not choose where cotlit writes.
     """
-    from cotlit.data.registry import is_inside, read_registry
-
     registry = read_registry(dest)
     files: dict[Path, RemoteFile] = {}
     for name in entries:
@@ -202,14 +218,42 @@ def training_files(dest: Path, entries: Iterable[str]) -> list[RemoteFile]:
 
 def entries_of(dest: Path, tasks: Iterable[str]) -> list[str]:
     """The registry entries whose names say they belong to one of ``tasks``."""
-    from cotlit.data.naming import entry_condition
-    from cotlit.data.registry import read_registry
-
     wanted = set(tasks)
     return [name for name, entry in read_registry(dest).items()
             if entry_condition(name, entry.path.name).task in wanted]
 
 
 def eval_files(eval_dest: Path, tasks: Iterable[str]) -> list[RemoteFile]:
-    """The public test sets of ``tasks`` that can be downloaded (SVAMP's split is derived, not downloadable)."""
-    return [RemoteFile(TEST_SETS[task][0], eval_dest / TEST_SETS[task][1]) for task in tasks if task in TEST_SETS]
+    """The public test sets of ``tasks`` (for SVAMP, the full SVAMP.json its split is cut from)."""
+    return [RemoteFile(TEST_SETS[task][0], eval_dest / TEST_SETS[task][1]) for task in tasks]
+
+
+def derive_svamp_test(eval_dest: Path, train_dest: Path) -> Fetched:
+    """Write SVAMP's 300-problem test split: the records of ``svamp/SVAMP.json`` whose ``Body + " " + Question``
+    is not one of the paper's training questions (the ``instruction``s of ``SVAMP_only_ans.json``), laid out as
+    the original (``indent=4``). The result must have :data:`SVAMP_TEST_SHA256`, else nothing is written."""
+    dest = eval_dest / SVAMP_TEST
+    if dest.is_file() and _sha256(dest) == SVAMP_TEST_SHA256:
+        _record(dest, SVAMP_TEST_SHA256)
+        return Fetched(dest, "present", dest.stat().st_size, SVAMP_TEST_SHA256)
+    source, only_ans = eval_dest / TEST_SETS["svamp"][1], resolve_entry(train_dest, SVAMP_TRAIN_ENTRY).path
+    train = {_field(row, "instruction", only_ans, i) for i, row in enumerate(read_json(only_ans, list))}
+    test = [record for i, record in enumerate(read_json(source, list))
+            if f"{_field(record, 'Body', source, i)} {_field(record, 'Question', source, i)}" not in train]
+    text = json.dumps(test, indent=4)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if digest != SVAMP_TEST_SHA256:
+        raise CotlitError(f"the split derived from {source} and {only_ans} has {len(test)} records and SHA-256 "
+                          f"{digest}, not the expected 300 records with SHA-256 {SVAMP_TEST_SHA256}; not written",
+                          path=dest)
+    write_text(dest, text)
+    _record(dest, digest)
+    return Fetched(dest, "derived", dest.stat().st_size, digest)
+
+
+def _field(record: object, name: str, path: Path, index: int) -> str:
+    value = record.get(name) if isinstance(record, dict) else None
+    if not isinstance(value, str):
+        got = "nothing" if value is None else type(value).__name__
+        raise CotlitError(f"expected a string, got {got}", path=path, record=index, field=name)
+    return value

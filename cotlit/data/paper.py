@@ -7,23 +7,30 @@ from pathlib import Path
 
 from cotlit.core import CoTExample
 from cotlit.data.base import CoTDataModule
+from cotlit.data.loaders import Examples, load_examples
 from cotlit.data.naming import FileCondition, canonical_teacher, entry_condition, parse_file_name
+from cotlit.data.public_test import load_test_set
+from cotlit.data.registry import read_registry
 from cotlit.errors import CotlitError
+
+DEFAULT_DATASET_DIR = "data/paper/train"
+"""Where ``cotlit data`` puts the paper's registry and training files (its ``--dest`` default)."""
 
 
 @dataclass
 class PaperData(CoTDataModule):
     """The paper's data: pick a registry entry (or file) by name, or by task / teacher / granularity / format."""
 
-    dataset_dir: str = "../shared/data/train"
-    """Folder holding the paper's ``dataset_info.json`` and data files (``cotlit data`` downloads them)."""
+    dataset_dir: str = DEFAULT_DATASET_DIR
+    """Folder holding the paper's ``dataset_info.json`` and data files (``cotlit data --task T`` downloads them)."""
     entry: str | list[str] | None = None
     """Registry entry name or file name, or a list of them to pool (e.g. levels 1-6); None selects the entry whose
     names match task, teacher, granularity and format (teacher and granularity null = answer-only; teacher human
     = human rationales). With an entry, the task and any teacher, granularity or non-plain format set must agree
     with it. Pooled files repeat questions, so the held-out validation split may share questions with training."""
     test_path: str | None = None
-    """The task's public test set (e.g. ``../shared/data/eval/svamp/SVAMP_test_300.json``)."""
+    """The task's public test set (e.g. ``data/paper/eval/svamp/SVAMP_test_300.json``; ``cotlit data --task T
+    --eval`` fetches it)."""
     allow_outside_paths: bool = False
     """Read registry files that lie outside ``dataset_dir`` (absolute or ``..`` names); off so that a downloaded
     registry cannot point cotlit at arbitrary files."""
@@ -39,8 +46,7 @@ class PaperData(CoTDataModule):
 
     def _entry_conditions(self) -> dict[str, tuple[FileCondition, bool]]:
         """Every registry entry's condition (from its file and entry names) and whether its file is present."""
-        from cotlit.data.registry import read_registry
-
+        self._require(Path(self.dataset_dir) / "dataset_info.json")
         return {name: (entry_condition(name, spec.path.name), spec.path.is_file())
                 for name, spec in read_registry(self.dataset_dir).items()}
 
@@ -61,7 +67,7 @@ class PaperData(CoTDataModule):
         matches = self._matching(conditions)
         present = [name for name in matches if conditions[name][1]]
         if len(present) != 1:
-            missing = " (their files are missing: run `cotlit data` to download them)" if matches else ""
+            missing = f" (their files are missing: run `{self.download_command()}`)" if matches else ""
             raise CotlitError(
                 f"{len(present)} registry entries in {self.dataset_dir} match task={self.task} teacher={self.teacher} "
                 f"granularity={self.granularity} format={self.format} (entries named: {matches or 'none'}){missing}; "
@@ -70,7 +76,8 @@ class PaperData(CoTDataModule):
         return present[0]
 
     def _check_entry(self, name: str) -> None:
-        """An explicit entry must be what task, teacher, granularity and format (where set) say it is."""
+        """An explicit entry must be what task, teacher, granularity and format (where set) say it is, and its file
+        must be present."""
         known = self._entry_conditions()
         cond = known[name][0] if name in known else parse_file_name(Path(name).name)
         said = {"task": (self.task, cond.task),
@@ -82,11 +89,11 @@ class PaperData(CoTDataModule):
         if clashes:
             raise CotlitError(f"entry {name!r} contradicts the configuration: {'; '.join(clashes)}; fix `entry` or "
                               "drop the contradicting settings", path=Path(self.dataset_dir))
+        if name in known and not known[name][1]:
+            raise CotlitError(f"the file of entry {name!r} is missing: run `{self.download_command()}`",
+                              path=Path(self.dataset_dir))
 
     def load_splits(self) -> dict[str, list[CoTExample]]:
-        from cotlit.data.loaders import Examples, load_examples
-        from cotlit.data.public_test import load_test_set
-
         train = Examples()
         for name in self.select_entries():
             loaded = load_examples(name, task=self.task, dataset_dir=self.dataset_dir,
@@ -95,5 +102,15 @@ class PaperData(CoTDataModule):
             train.skipped.extend(loaded.skipped)
         splits: dict[str, list[CoTExample]] = {"train": train}
         if self.test_path is not None:
+            self._require(Path(self.test_path))
             splits["test"] = load_test_set(self.test_path, self.task_spec)
         return splits
+
+    def download_command(self) -> str:
+        """The ``cotlit data`` command that fetches this configuration's registry, training files and test set."""
+        dest = "" if self.dataset_dir == DEFAULT_DATASET_DIR else f" --dest {self.dataset_dir}"
+        return f"cotlit data --task {self.task}{dest}" + (" --eval" if self.test_path is not None else "")
+
+    def _require(self, path: Path) -> None:
+        if not path.is_file():
+            raise CotlitError(f"{path} not found: run `{self.download_command()}`")

@@ -32,7 +32,8 @@ def read_registry(dataset_dir: str | Path) -> dict[str, RegistryEntry]:
     """Every entry of ``dataset_dir/dataset_info.json``, files present or not."""
     path = Path(dataset_dir) / REGISTRY_FILE
     if not path.is_file():
-        raise CotlitError(f"no {REGISTRY_FILE} in this folder", path=Path(dataset_dir))
+        raise CotlitError(f"not found (for the paper's registry, run `cotlit data --task TASK --dest {dataset_dir}`)",
+                          path=path)
     return {name: _entry(name, spec, path) for name, spec in read_json(path, dict).items()}
 
 

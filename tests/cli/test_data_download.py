@@ -1,4 +1,5 @@
-"""``cotlit data`` against a loopback HTTP server: registry and entries, checksums, resume with Range, refusals."""
+"""``cotlit data`` against a loopback HTTP server: registry and entries, checksums, resume with Range, refusals,
+and SVAMP's test split cut from SVAMP.json."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import pytest
 
 from cotlit.cli import main
 from cotlit.data import download
-from cotlit.data.download import RemoteFile, fetch
+from cotlit.data.download import RemoteFile, derive_svamp_test, fetch
 
 ROWS = [{"instruction": f"Tom has {n} apples and eats 1. How many are left?", "output": f"The answer is {n - 1}"}
         for n in range(2, 40)]
+SVAMP = [{"ID": f"chal-{n}", "Body": f"Tom has {n} apples and eats 1.", "Question": "How many are left?",
+          "Equation": f"( {n}.0 - 1.0 )", "Answer": n - 1.0, "Type": "Subtraction"} for n in range(2, 45)]
+"""The first 38 problems are the training questions of ROWS; the last 5 are the test split."""
 REGISTRY = {
     "SVAMP_ChatGPT_level1": {"file_name": "SVAMP_ChatGPT_level1_ranked.json"},
     "SVAMP_only_ans": {"file_name": "SVAMP_only_ans.json"},
@@ -61,6 +65,8 @@ def repo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (root / "data" / "dataset_info.json").write_text(json.dumps(REGISTRY))
     for name in ("SVAMP_ChatGPT_level1_ranked.json", "SVAMP_only_ans.json", "gsm8k_human.json"):
         (root / "data" / name).write_text(json.dumps(ROWS, indent=1))
+    (root / "SVAMP").mkdir()
+    (root / "SVAMP" / "SVAMP.json").write_text(json.dumps(SVAMP, indent=4))
     (root / "Evaluation" / "reasoning_eval").mkdir(parents=True)
     test_set = root / "Evaluation" / "reasoning_eval" / "strategyQA_test.json"
     test_set.write_text('[{"instruction": "q", "label": "True"}]')
@@ -92,9 +98,9 @@ def test_downloads_the_registry_and_the_entries_of_a_task(repo, tmp_path: Path, 
     assert (dest / "SVAMP_only_ans.json").read_bytes() == (root / "data" / "SVAMP_only_ans.json").read_bytes()
     recorded = json.loads((dest / ".cotlit-sha256.json").read_text())
     assert recorded["SVAMP_only_ans.json"] == hashlib.sha256((dest / "SVAMP_only_ans.json").read_bytes()).hexdigest()
-    assert "3 files (3 downloaded, 0 resumed, 0 present)" in capsys.readouterr().out
+    assert "3 files (3 downloaded, 0 resumed, 0 present, 0 derived)" in capsys.readouterr().out
     assert main(["data", "--entry", "SVAMP_only_ans", "--dest", str(dest), "--base-url", base]) == 0
-    assert "2 files (0 downloaded, 0 resumed, 2 present)" in capsys.readouterr().out
+    assert "2 files (0 downloaded, 0 resumed, 2 present, 0 derived)" in capsys.readouterr().out
 
 
 def test_an_interrupted_download_resumes_with_a_range_request(repo, tmp_path: Path) -> None:
@@ -142,3 +148,56 @@ def test_test_sets_of_the_chosen_tasks(repo, tmp_path: Path) -> None:
     assert main(["data", "--task", "strategyqa", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
                  "--base-url", base]) == 0
     assert json.loads((eval_dest / "strategyQA_test.json").read_text()) == [{"instruction": "q", "label": "True"}]
+
+
+@pytest.fixture
+def svamp_from(repo, monkeypatch: pytest.MonkeyPatch) -> str:
+    """SVAMP.json served by the loopback server; the expected split is the fake one's last 5 problems."""
+    base, _ = repo
+    monkeypatch.setitem(download.TEST_SETS, "svamp", (base + "SVAMP/SVAMP.json", "svamp/SVAMP.json"))
+    monkeypatch.setattr(download, "SVAMP_TEST_SHA256", sha256(json.dumps(SVAMP[-5:], indent=4).encode()))
+    return base
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_svamp_test_split_is_cut_from_svamp_json(svamp_from: str, tmp_path: Path, capsys) -> None:
+    dest, eval_dest = tmp_path / "train", tmp_path / "eval"
+    argv = ["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
+            "--base-url", svamp_from]
+    assert main(argv) == 0
+    split = eval_dest / "svamp" / "SVAMP_test_300.json"
+    assert split.read_text() == json.dumps(SVAMP[-5:], indent=4)
+    assert json.loads((eval_dest / "svamp" / ".cotlit-sha256.json").read_text())["SVAMP_test_300.json"] == \
+        sha256(split.read_bytes())
+    out = capsys.readouterr().out
+    assert any(line.startswith("derived ") and line.endswith(str(split)) for line in out.splitlines())
+    assert "5 files (4 downloaded, 0 resumed, 0 present, 1 derived)" in out
+    assert main(argv) == 0
+    assert "5 files (0 downloaded, 0 resumed, 5 present, 0 derived)" in capsys.readouterr().out
+
+
+def test_a_split_that_is_not_the_papers_is_refused(svamp_from: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    dest, eval_dest = tmp_path / "train", tmp_path / "eval"
+    split = eval_dest / "svamp" / "SVAMP_test_300.json"
+    monkeypatch.setattr(download, "SVAMP_TEST_SHA256", "0" * 64)
+    assert main(["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
+                 "--base-url", svamp_from]) == 2
+    err = capsys.readouterr().err
+    assert "has 5 records and SHA-256" in err and "not the expected 300 records" in err and err.count("\n") == 1
+    assert not split.exists()
+    (dest / "SVAMP_only_ans.json").write_text(json.dumps([*ROWS, {"output": "5"}]))
+    with pytest.raises(download.CotlitError, match=r"SVAMP_only_ans.json: record 38: field 'instruction': expected"):
+        derive_svamp_test(eval_dest, dest)
+
+
+def test_the_derivation_reproduces_the_shared_split(shared_data: Path, tmp_path: Path) -> None:
+    svamp = shared_data / "eval" / "svamp"
+    assert sha256((svamp / "SVAMP.json").read_bytes()) == download.SVAMP_SHA256
+    (tmp_path / "svamp").mkdir()
+    (tmp_path / "svamp" / "SVAMP.json").write_bytes((svamp / "SVAMP.json").read_bytes())
+    derived = derive_svamp_test(tmp_path, shared_data / "train")
+    assert derived.status == "derived"
+    assert derived.dest.read_bytes() == (svamp / "SVAMP_test_300.json").read_bytes()

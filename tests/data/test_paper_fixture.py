@@ -1,6 +1,6 @@
 """``PaperData`` on a registry built in a temp folder (a ``dataset_info.json`` and two tiny alpaca files, named as
 the paper names them), so the paper's data path is tested without ``../shared``: entry selection by level,
-pooling, the examples read and the rows rendered."""
+pooling, the examples read and the rows rendered, and the `cotlit data` command named for missing files."""
 
 from __future__ import annotations
 
@@ -74,3 +74,21 @@ def test_pooled_entries_keep_their_sources(registry: Path, tokenizer) -> None:
 def test_a_level_without_an_entry_names_what_matched(registry: Path, tokenizer) -> None:
     with pytest.raises(CotlitError, match=r"0 registry entries in .* match task=svamp teacher=gpt4o granularity=2"):
         paper(registry, tokenizer, granularity=2).select_entries()
+
+
+def test_missing_paper_files_name_the_command_that_fetches_them(registry: Path, tokenizer, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    with pytest.raises(CotlitError) as missing:
+        paper(registry, tokenizer, granularity=1, dataset_dir=str(empty)).select_entries()
+    command = f"cotlit data --task svamp --dest {empty} --eval"
+    assert str(missing.value) == f"{empty}/dataset_info.json not found: run `{command}`"
+    monkeypatch.chdir(empty.parent)   # no data/paper/train here: the defaults point at nothing
+    with pytest.raises(CotlitError, match=r"^data/paper/train/dataset_info.json not found: run "
+                                          r"`cotlit data --task svamp`$"):
+        PaperData(task="svamp", teacher="gpt4o", granularity=1, tokenizer=tokenizer).select_entries()
+    with pytest.raises(CotlitError, match=r"missing.json not found: run `cotlit data --task svamp --dest .* --eval`"):
+        paper(registry, tokenizer, granularity=1, test_path=str(registry / "missing.json")).load_splits()
+    (registry / "SVAMP_ChatGPT_level3_ranked.json").unlink()
+    with pytest.raises(CotlitError, match=r"the file of entry 'SVAMP_ChatGPT_level3' is missing: run `cotlit data"):
+        paper(registry, tokenizer, granularity=None, entry="SVAMP_ChatGPT_level3").select_entries()
