@@ -21,6 +21,7 @@ from typing import Any
 from weakref import proxy
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, Sampler
 
@@ -177,8 +178,6 @@ def _class_name(callback: Any) -> str:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """A checkpoint file read as weights only (no code runs), or a one-line error naming it."""
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise CotlitError("checkpoint not found" if not path.exists() else "expected a checkpoint file, found a "

@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from cotlit.cli.checkpointing import load_checkpoint
 from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
+from cotlit.model.student import StudentModule
 
 
 def main(argv: list[str]) -> int:
@@ -19,9 +21,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     path, out = Path(args.ckpt), check_output(args.out, folder=True, inputs=[args.ckpt])
-
-    from cotlit.cli.checkpointing import load_checkpoint
-    from cotlit.model.student import StudentModule
 
     checkpoint = load_checkpoint(path)
     if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:

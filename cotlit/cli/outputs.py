@@ -27,11 +27,3 @@ def check_output(path: str | Path, *, folder: bool, inputs: Iterable[str | Path]
         raise CotlitError(f"{flag}: {blocking} is a file, so nothing can be written below it", path=path)
     return path
 
-
-def check_report_paths(runs_dir: Path, out: Path | None) -> None:
-    """A report needs finished runs to read and an output folder that is not a file."""
-    from cotlit.sweep.results import collect
-
-    check_output(out or runs_dir, folder=True)
-    if not collect(runs_dir).runs:
-        raise CotlitError("no finished runs here (no metrics.json of a done run): nothing to report", path=runs_dir)

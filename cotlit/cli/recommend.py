@@ -7,6 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
+from cotlit.errors import CotlitError
+from cotlit.sweep.recommend import recommend, render
+from cotlit.sweep.results import collect, pool
 from cotlit.sweep.stats import INTERVAL_METHODS
 
 
@@ -24,10 +27,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from cotlit.errors import CotlitError
-    from cotlit.sweep.recommend import recommend, render
-    from cotlit.sweep.results import collect, pool
-
     args = parser().parse_args(argv)
     runs = [run for run in collect(args.runs_dir).runs if args.task is None or run.metrics["task"] == args.task]
     if not runs:

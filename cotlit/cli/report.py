@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cotlit.cli.outputs import check_output
+from cotlit.errors import CotlitError
+from cotlit.sweep.report import ReportOptions, build_report
+from cotlit.sweep.results import collect
 from cotlit.sweep.stats import INTERVAL_METHODS
 
 
@@ -23,14 +27,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from cotlit.cli.outputs import check_report_paths
-    from cotlit.sweep.report import ReportOptions, build_report
-
     args = parser().parse_args(argv)
-    check_report_paths(args.runs_dir, args.out)
+    _check_paths(args.runs_dir, args.out)
     written = build_report(args.runs_dir, args.out or args.runs_dir,
                            ReportOptions(n_boot=args.n_boot, seed=args.seed, interval=args.interval,
                                          plots=not args.no_plots))
     for path in written.values():
         print(path)
     return 0
+
+
+def _check_paths(runs_dir: Path, out: Path | None) -> None:
+    """A report needs finished runs to read and an output folder that is not a file."""
+    check_output(out or runs_dir, folder=True)
+    if not collect(runs_dir).runs:
+        raise CotlitError("no finished runs here (no metrics.json of a done run): nothing to report", path=runs_dir)

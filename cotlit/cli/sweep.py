@@ -7,7 +7,10 @@ import shlex
 from collections import Counter
 from pathlib import Path
 
+from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
+from cotlit.sweep.grid import load_grid
+from cotlit.sweep.runner import RunnerOptions, emit_script, publish, run_sweep, state_of
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,10 +37,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from cotlit.cli.outputs import check_output
-    from cotlit.sweep.grid import load_grid
-    from cotlit.sweep.runner import RunnerOptions, emit_script, publish, run_sweep, state_of
-
     args = parser().parse_args(argv)
     grid = load_grid(args.grid, args.runs_dir)
     check_output(grid.runs_dir, folder=True, inputs=[grid.path], flag="runs_dir")

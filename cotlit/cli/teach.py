@@ -7,15 +7,13 @@ environment variable that holds the key. Backends, reasoning models, the Batch A
 
 from __future__ import annotations
 
-from typing import Any
+from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
+
+from cotlit.tasks import task_names
+from cotlit.teach.runner import TeachConfig, run_teach
 
 
-def build_parser() -> Any:
-    from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
-
-    from cotlit.tasks import task_names
-    from cotlit.teach.runner import TeachConfig
-
+def build_parser() -> ArgumentParser:
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     parser = ArgumentParser(
         prog="cotlit teach",
@@ -32,10 +30,8 @@ def build_parser() -> Any:
     return parser
 
 
-def parse_config(argv: list[str]) -> Any:
+def parse_config(argv: list[str]) -> TeachConfig:
     """The :class:`~cotlit.teach.runner.TeachConfig` that ``argv`` describes."""
-    from cotlit.teach.runner import TeachConfig
-
     parser = build_parser()
     settings = parser.instantiate_classes(parser.parse_args(argv)).as_dict()
     settings.pop("config", None)
@@ -43,7 +39,5 @@ def parse_config(argv: list[str]) -> Any:
 
 
 def main(argv: list[str]) -> int:
-    from cotlit.teach.runner import run_teach
-
     summary = run_teach(parse_config(argv))
     return 0 if any(f.rows for f in summary.files) else 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from cotlit.core import CoTExample
 from cotlit.data.base import CoTDataModule
+from cotlit.synthetic import generate_problems, teacher_example
 
 
 @dataclass
@@ -34,8 +35,6 @@ class ArithmeticData(CoTDataModule):
             self.teacher = None  # answer-only targets have no teacher
 
     def load_splits(self) -> dict[str, list[CoTExample]]:
-        from cotlit.synthetic import generate_problems, teacher_example
-
         def split(name: str, size: int) -> list[CoTExample]:
             source = f"arithmetic:seed={self.seed}:{name}"
             problems = generate_problems(size, seed=self.seed, split=name)

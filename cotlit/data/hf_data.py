@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from cotlit.core import CoTExample
 from cotlit.data.base import CoTDataModule
+from cotlit.data.loaders import load_examples
+from cotlit.data.public_test import test_examples
 
 
 @dataclass
@@ -26,8 +28,6 @@ class HFData(CoTDataModule):
     """Field holding the target CoT."""
 
     def _load(self, split: str) -> list[CoTExample]:
-        from cotlit.data.loaders import load_examples
-
         return load_examples(self.path, task=self.task, prompt_field=self.prompt_field,
                              response_field=self.response_field, teacher=self.teacher,
                              granularity=self.granularity, format=self.format,
@@ -43,8 +43,6 @@ class HFData(CoTDataModule):
 
     def _test(self, split: str) -> list[CoTExample]:
         import datasets
-
-        from cotlit.data.public_test import test_examples
 
         table = datasets.load_dataset(self.path, split=split)
         return test_examples(map(dict, table), self.task_spec, f"{self.path}:{split}")

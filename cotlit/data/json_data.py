@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from cotlit.core import CoTExample
 from cotlit.data.base import CoTDataModule
+from cotlit.data.loaders import load_examples
+from cotlit.data.public_test import load_test_set
 
 
 @dataclass
@@ -24,16 +26,12 @@ class JsonData(CoTDataModule):
     """Field holding the target CoT ending in ``The answer is X`` (or a bare answer)."""
 
     def _load(self, path: str) -> list[CoTExample]:
-        from cotlit.data.loaders import load_examples
-
         return load_examples(path, task=self.task, prompt_field=self.prompt_field,
                              response_field=self.response_field, teacher=self.teacher,
                              granularity=self.granularity, format=self.format,
                              on_bad_record=self.on_bad_record)
 
     def load_splits(self) -> dict[str, list[CoTExample]]:
-        from cotlit.data.public_test import load_test_set
-
         splits = {"train": self._load(self.train_path)}
         if self.val_path is not None:
             splits["val"] = self._load(self.val_path)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformers import DynamicCache
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,6 @@ def generate_batch(
     stop_strings: Sequence[str] = (),
 ) -> list[Generation]:
     """Greedy decoding with a KV cache; a row stops (and leaves the batch) at its first stop token or string."""
-    from transformers import DynamicCache
-
     cache = DynamicCache(config=model.config)
     end_ids, stops = set(stop_ids), StopStrings(tokenizer, stop_strings)
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cotlit.core import example_id
+from cotlit.data.loaders import load_examples
 from cotlit.data.public_test import load_test_set
 from cotlit.errors import CotlitError
+from cotlit.synthetic.generate import generate_problems
 from cotlit.tasks.base import Task
 
 ARITHMETIC = "arithmetic"
@@ -63,8 +65,6 @@ def load_questions(config: DataConfig, task: Task) -> list[Question]:
         raise CotlitError("no question source given", field="data.source")
     if config.reader == "task":
         return _task_records(config, task)
-    from cotlit.data.loaders import load_examples
-
     examples = load_examples(
         config.source,
         task=task.name,
@@ -90,8 +90,6 @@ def _task_records(config: DataConfig, task: Task) -> list[Question]:
 
 
 def _arithmetic(config: DataConfig, task: Task) -> list[Question]:
-    from cotlit.synthetic.generate import generate_problems
-
     problems = generate_problems(config.limit or 200, config.seed, config.split)
     return [
         Question(example_id(task.name, p.question), p.question, str(p.answer), None, {"problem": p.to_dict()})

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from cotlit.core import FORMATS, LEVELS, CoTExample
+from cotlit.data.profile import profile_examples
 from cotlit.errors import CotlitError
 from cotlit.io import read_json, write_json, write_text
 from cotlit.tasks.base import Task, get_task
@@ -326,8 +327,6 @@ def _write_outputs(
     out: Path,
 ) -> list[FileStats]:
     """Per (level, format): the LLaMA-Factory file, its provenance and profile; then the registry entries."""
-    from cotlit.data.profile import profile_examples
-
     registry = Path(config.registry) if config.registry else out / "dataset_info.json"
     gold = {q.id: q.gold for q in questions if q.gold is not None}
     entries, files = {}, []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cotlit.errors import CotlitError
+from cotlit.synthetic.problem import ArithmeticProblem
+from cotlit.synthetic.teacher import solve
 from cotlit.teach.backends.base import Backend, Completion, Request
 
 
@@ -18,9 +20,6 @@ class ProgramBackend(Backend):
         return self.config.model or "arithmetic"
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Completion]:
-        from cotlit.synthetic.problem import ArithmeticProblem
-        from cotlit.synthetic.teacher import solve
-
         completions = []
         for request in requests:
             if "problem" not in request.meta:

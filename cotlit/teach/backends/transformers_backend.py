@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cotlit.errors import CotlitError
+from cotlit.model.loading import load_causal_lm, load_tokenizer, resolve_student
 from cotlit.teach.backends.base import Backend, BackendConfig, Completion, Request, Sampling
 
 
@@ -21,8 +22,6 @@ def render_chat(tokenizer: Any, messages: Sequence[dict[str, str]]) -> str:
 def saved_dtype(name_or_path: str) -> str:
     """The dtype a model was saved in, from its config (``float32`` when the config names none)."""
     from transformers import AutoConfig
-
-    from cotlit.model.loading import resolve_student
 
     dtype = getattr(AutoConfig.from_pretrained(resolve_student(name_or_path)), "dtype", None)
     return str(dtype).removeprefix("torch.") if dtype else "float32"
@@ -47,8 +46,6 @@ class TransformersBackend(Backend):
     def __init__(self, config: BackendConfig, sampling: Sampling, **context: Any) -> None:
         super().__init__(config, sampling, **context)
         import torch
-
-        from cotlit.model.loading import load_causal_lm, load_tokenizer
 
         self._torch = torch
         self.device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
