@@ -14,6 +14,9 @@ import sys
 from collections.abc import Iterator
 from typing import NoReturn
 
+from cotlit import __version__
+from cotlit.errors import CotlitError
+
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 JSONARGPARSE_COMMANDS = (*LIGHTNING_COMMANDS, "teach")
 
@@ -50,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0 if argv else 2
     if argv[0] == "--version":
-        from cotlit import __version__
-
         print(f"cotlit {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
@@ -75,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def user_message(err: BaseException) -> str:
     """One line for an error: cotlit's own message, a file error with its path, or the exception in brief."""
-    from cotlit.errors import CotlitError
-
     if isinstance(err, CotlitError):
         text = str(err)
     elif isinstance(err, OSError) and err.filename is not None:
@@ -110,8 +109,6 @@ def _file_being_read(err: BaseException) -> str | None:
 
 def _check_config_files(args: list[str]) -> None:
     """``--config`` files must be readable UTF-8 text (parsers otherwise fail with no file name)."""
-    from cotlit.errors import CotlitError
-
     for i, arg in enumerate(args):
         path = arg.split("=", 1)[1] if arg.startswith("--config=") else None
         if arg in ("--config", "-c") and i + 1 < len(args):
@@ -127,8 +124,6 @@ def _check_config_files(args: list[str]) -> None:
 
 
 def _is_user_error(err: BaseException) -> bool:
-    from cotlit.errors import CotlitError
-
     return isinstance(err, (CotlitError, OSError, RecursionError))
 
 
@@ -137,8 +132,6 @@ def _usage_errors_raise(command: str) -> Iterator[None]:
     """argparse and jsonargparse print a whole usage (30-50 lines for LightningCLI) before the one line that
     matters; here a usage error raises, as with ``exit_on_error=False`` (which nested parsers rely on), and
     :func:`main` prints its message alone."""
-    from cotlit.errors import CotlitError
-
     def error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
         raise CotlitError(f"{message} (see 'cotlit {command} --help')")
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from jsonargparse import set_parsing_settings
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from cotlit.cli.checkpointing import add_checkpoint_arguments, checkpoint_load_error, configure_checkpointing
@@ -160,10 +162,6 @@ def _cotlit_error_in(err: BaseException) -> CotlitError | None:
 
 
 def main(argv: list[str]) -> int:
-    import warnings
-
-    from jsonargparse import set_parsing_settings
-
     # cotlit passes the command line on as `args`; sys.argv must stay as is for DDP ranks to be re-launched.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
 

@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader
 
 from cotlit.core import FORMATS, LEVELS, TARGET_STYLES, CoTExample, TargetStyle
 from cotlit.data.collate import Collator
+from cotlit.data.loaders import count_no_trigger
 from cotlit.data.packing import PackedRows
 from cotlit.data.prompts import EvalPrompt, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
+from cotlit.model.loading import cache_dir
 from cotlit.tasks.base import get_task
 
 log = logging.getLogger(__name__)
@@ -131,8 +134,6 @@ class CoTDataModule(L.LightningDataModule):
         """Token ids per example; cached on disk by a fingerprint of examples, tokenizer and template."""
         import datasets
 
-        from cotlit.model.loading import cache_dir
-
         renderer, with_target = self.renderer, split != "test"
         fingerprint = hashlib.sha1(
             json.dumps(
@@ -222,8 +223,6 @@ class CoTDataModule(L.LightningDataModule):
     def target_counts(self) -> dict[str, int]:
         """Training targets whose cotlit form differs from the source's verbatim output, and CoT targets without an
         answer trigger (cotlit appends one; the paper's verbatim targets keep none)."""
-        from cotlit.data.loaders import count_no_trigger
-
         train = [ex for ex in self.examples.get("train") or [] if ex.output is not None]
         changed = sum(ex.target != ex.output for ex in train)
         return {"targets_changed_by_cotlit_style": changed, "targets_without_trigger": count_no_trigger(train)}
@@ -332,8 +331,6 @@ class CoTDataModule(L.LightningDataModule):
 
     def describe(self) -> dict[str, Any]:
         """What this data module feeds the student: sizes, drops, lengths and padding efficiency."""
-        import numpy as np
-
         info: dict[str, Any] = {"task": self.task, "teacher": self.teacher, "granularity": self.granularity,
                                 "format": self.format, "renderer": self.renderer.to_dict(), **self.data_report(),
                                 "splits": {}}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_deprecation
+from transformers import BitsAndBytesConfig
 
 from cotlit.core import PredictionRow, Scoring
 from cotlit.data.prompts import Renderer
@@ -158,8 +159,6 @@ class StudentModule(L.LightningModule):
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
     def _qlora_config(self) -> Any:
-        from transformers import BitsAndBytesConfig
-
         try:
             import bitsandbytes  # noqa: F401
         except ImportError as err:
@@ -168,7 +167,7 @@ class StudentModule(L.LightningModule):
                                   bnb_4bit_compute_dtype=getattr(torch, self.hparams.qlora_compute_dtype))
 
     def _add_lora(self, model: Any) -> Any:
-        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training  # imports bitsandbytes
 
         hp = self.hparams
         if hp.finetuning == "qlora":
