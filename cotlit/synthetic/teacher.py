@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cotlit.core import FORMATS, LEVELS, TRIGGER, CoTExample, example_id
+from cotlit.core import FORMATS, LEVELS, CoTExample, compose_target, example_id
 from cotlit.errors import CotlitError
 from cotlit.synthetic.problem import ArithmeticProblem, Quantity, Step
 
@@ -44,18 +44,19 @@ class Part(NamedTuple):
 
 def solve(problem: ArithmeticProblem, level: int, format: str = "plain") -> str:
     """The teacher's full target text for ``problem``, ending exactly ``The answer is X``."""
+    return compose_target(rationale(problem, level, format), str(problem.answer))
+
+
+def rationale(problem: ArithmeticProblem, level: int, format: str = "plain") -> str:
+    """The teacher's solution of ``problem`` at ``level`` in ``format``, without the final answer sentence."""
     _check(level, format)
     if format == "sym":
-        body = _SYMBOLIC[level](problem)
-    else:
-        parts = _LEVELS[level](problem)
-        if format == "bsm":
-            body = " ".join(f"{ask} {_sentence(say)}" for ask, say in parts)
-        else:
-            body = _join(parts, level)
-            if format == "rar":
-                body = f"{_restate(problem)} {body}"
-    return f"{body} {TRIGGER} {problem.answer}"
+        return _SYMBOLIC[level](problem)
+    parts = _LEVELS[level](problem)
+    if format == "bsm":
+        return " ".join(f"{ask} {_sentence(say)}" for ask, say in parts)
+    body = _join(parts, level)
+    return f"{_restate(problem)} {body}" if format == "rar" else body
 
 
 def teacher_example(
@@ -71,9 +72,8 @@ def teacher_example(
         if format != "plain":
             raise CotlitError(f"an answer-only example has no format; got {format!r}")
         return CoTExample(rationale="", teacher=None, granularity=None, format="plain", **common)
-    text = solve(problem, level, format)
-    rationale = text.removesuffix(f" {TRIGGER} {answer}")
-    return CoTExample(rationale=rationale, teacher=TEACHER, granularity=level, format=format, **common)
+    return CoTExample(rationale=rationale(problem, level, format), teacher=TEACHER, granularity=level, format=format,
+                      **common)
 
 
 def _check(level: int, format: str) -> None:
