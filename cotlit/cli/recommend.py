@@ -31,7 +31,6 @@ def main(argv: list[str]) -> int:
     runs = [run for run in collect(args.runs_dir).runs if args.task is None or run.metrics["task"] == args.task]
     if not runs:
         raise CotlitError("no finished runs" + (f" of task {args.task!r}" if args.task else ""), path=args.runs_dir)
-    results = recommend(pool(runs, n_boot=args.n_boot, seed=args.seed), n_boot=args.n_boot, seed=args.seed,
-                        method=args.interval)
+    results = recommend(pool(runs, method=args.interval), n_boot=args.n_boot, seed=args.seed, method=args.interval)
     print(json.dumps([r.to_dict() for r in results], indent=2) if args.json else render(results))
     return 0

@@ -107,7 +107,7 @@ class ConditionRow:
 def build_report(runs_dir: Path, out_dir: Path, options: ReportOptions = ReportOptions()) -> dict[str, Path]:
     """Collect the runs under ``runs_dir`` and write the CSV, the markdown report and the plots to ``out_dir``."""
     found = collect(runs_dir)
-    cells = exact_intervals(pool(found.runs, n_boot=options.n_boot, seed=options.seed, level=options.level), options)
+    cells = pool(found.runs, level=options.level, method=options.interval)
     out_dir.mkdir(parents=True, exist_ok=True)
     paper = {run.run_dir: paper_scores(run, found.warnings) for run in found.runs}
     written = {"csv": write_csv(found, cells, paper, out_dir / "results.csv", options)}
@@ -122,15 +122,6 @@ def build_report(runs_dir: Path, out_dir: Path, options: ReportOptions = ReportO
     rows = condition_rows(cells, paper, options)
     report.write_text(render_markdown(runs_dir, found, cells, rows, figures, out_dir, options), encoding="utf-8")
     return written | {"report": report} | figures
-
-
-def exact_intervals(cells: list[Cell], options: ReportOptions) -> list[Cell]:
-    """``cells`` with each accuracy's interval set to the exact (or Wilson) one."""
-    for cell in cells:
-        if cell.scores:
-            cell.interval = accuracy_interval(list(cell.scores.values()), level=options.level,
-                                              method=options.interval)
-    return cells
 
 
 def paper_scores(run: RunResult, warnings: list[str]) -> dict[str, float] | None:

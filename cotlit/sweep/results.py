@@ -2,7 +2,7 @@
 
 A *condition* is (task, split, student, finetuning, teacher, granularity, format). Its runs (one per seed)
 are pooled per test example: each example's score is its mean correctness over the runs that scored it,
-and the condition's accuracy and bootstrap interval are over those examples. Accuracies are fractions.
+and the condition's accuracy and exact interval are over those examples. Accuracies are fractions.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cotlit.errors import CotlitError
 from cotlit.io import field as checked_field
 from cotlit.io import json_lines, read_json, read_text
 from cotlit.sweep.runner import STATUS_FILE, read_status
-from cotlit.sweep.stats import Interval, bootstrap_ci
+from cotlit.sweep.stats import LEVEL, Interval, IntervalMethod, accuracy_interval
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ class Cell:
     scores: dict[str, float] | None
     """Example id -> mean correctness over the seeds that scored it; None if a run lacks predictions."""
     interval: Interval | None = None
-    """Bootstrap interval of the accuracy; None without predictions."""
+    """Interval of the accuracy (exact Clopper-Pearson unless :func:`pool` is told otherwise); None without
+    predictions."""
 
     @property
     def accuracy(self) -> float:
@@ -143,8 +144,9 @@ def collect(runs_dir: Path) -> Collection:
     return found
 
 
-def pool(runs: list[RunResult], *, n_boot: int, seed: int, level: float = 0.95) -> list[Cell]:
-    """Group runs by condition, pool their seeds per example, and bootstrap each condition's accuracy."""
+def pool(runs: list[RunResult], *, level: float = LEVEL, method: IntervalMethod = "clopper-pearson") -> list[Cell]:
+    """Group runs by condition, pool their seeds per example, and give each condition's accuracy its interval
+    (:func:`~cotlit.sweep.stats.accuracy_interval` over the pooled per-example scores)."""
     groups: dict[Condition, list[RunResult]] = {}
     for run in runs:
         groups.setdefault(run.condition, []).append(run)
@@ -160,7 +162,7 @@ def pool(runs: list[RunResult], *, n_boot: int, seed: int, level: float = 0.95) 
             scores = {example: float(np.mean(values)) for example, values in per_id.items()}
         cell = Cell(condition, members, scores)
         if scores:
-            cell.interval = bootstrap_ci(np.array(list(scores.values())), n_boot=n_boot, level=level, seed=seed)
+            cell.interval = accuracy_interval(list(scores.values()), level=level, method=method)
         cells.append(cell)
     return cells
 

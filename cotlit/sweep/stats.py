@@ -243,17 +243,6 @@ def paired_scores(a: Mapping[Any, Mapping[str, float]], b: Mapping[Any, Mapping[
     return a_vec, b_vec, seeds
 
 
-def bootstrap_ci(values: np.ndarray, *, n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0) -> Interval:
-    """Percentile bootstrap interval of the mean of ``values``.
-
-    Not for accuracies (it gives [0, 0] for 0 of n; use :func:`accuracy_interval`).
-    """
-    values = _vector(values)
-    means = np.concatenate([values[idx].mean(axis=1) for idx in _resamples(len(values), n_boot, seed)])
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(float(values.mean()), float(low), float(high))
-
-
 def _vector(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or values.size == 0:

@@ -20,7 +20,7 @@ def test_clear_winner_vs_tie(tmp_path, make_run):
     make_run(tmp_path, "weak-L6", student="weak", granularity=6, correct=[False] * 200)
     make_run(tmp_path, "solo", student="solo", granularity=3, correct=base)
 
-    found = recommend(pool(collect(tmp_path).runs, n_boot=1000, seed=0), n_boot=1000, seed=0)
+    found = recommend(pool(collect(tmp_path).runs), n_boot=1000, seed=0)
     by_student = {r.student: r for r in found}
     strong, weak, solo = by_student["strong"], by_student["weak"], by_student["solo"]
     assert strong.best.condition.granularity == 4 and strong.runner_up.condition.granularity == 2
@@ -40,7 +40,7 @@ def test_pairs_over_shared_seeds_with_exact_tests(tmp_path, make_run):
     make_run(tmp_path, "L2-s1", granularity=2, seed=1, correct=[False] * 40)
     make_run(tmp_path, "L4-s0", granularity=4, seed=0, correct=[True] * 20 + [True] * 9 + [False] * 11)
     make_run(tmp_path, "L6-s7", granularity=6, seed=7, correct=[False] * 40)
-    (best,) = recommend(pool(collect(tmp_path).runs, n_boot=200, seed=0), n_boot=200, seed=0)
+    (best,) = recommend(pool(collect(tmp_path).runs), n_boot=200, seed=0)
     assert best.best.condition.granularity == 4 and best.runner_up.condition.granularity == 2
     m = best.test.mcnemar
     assert (m.n, m.a_better, m.b_better) == (40, 9, 0) and m.p_value == 2 / 2**9
@@ -54,5 +54,5 @@ def test_pairs_over_shared_seeds_with_exact_tests(tmp_path, make_run):
 def test_no_shared_seed_means_no_test(tmp_path, make_run):
     make_run(tmp_path, "a", granularity=2, seed=0, correct=[True, False])
     make_run(tmp_path, "b", granularity=4, seed=1, correct=[False, False])
-    (only,) = recommend(pool(collect(tmp_path).runs, n_boot=50, seed=0), n_boot=50, seed=0)
+    (only,) = recommend(pool(collect(tmp_path).runs), n_boot=50, seed=0)
     assert only.test is None and only.verdict.startswith("not tested")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
@@ -10,9 +11,18 @@ from cotlit.cli import main as cotlit
 from cotlit.errors import CotlitError
 from cotlit.sweep.report import ReportOptions, build_report, format_ok_rate
 from cotlit.sweep.results import collect, pool
-from cotlit.sweep.stats import bootstrap_ci, clopper_pearson, mcnemar_p_value
+from cotlit.sweep.stats import clopper_pearson, mcnemar_p_value
 
 N = 40
+
+
+def beta_quantile(q: float, a: float, b: float) -> float:
+    """The Beta(a, b) quantile by integrating its density on a fine grid (a, b >= 1: the density is bounded)."""
+    x = np.linspace(0.0, 1.0, 1_000_001)
+    density = np.exp((a - 1) * np.log(np.maximum(x, 1e-300)) + (b - 1) * np.log(np.maximum(1 - x, 1e-300))
+                     + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b))
+    cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(x))])
+    return float(np.interp(q, cdf, x))
 
 
 def vector(k: int) -> list[bool]:
@@ -79,10 +89,13 @@ def test_report_tables_csv_and_plots(runs_dir, tmp_path):
 def test_seeds_are_pooled_per_example(tmp_path, make_run):
     make_run(tmp_path, "s0", seed=0, correct=[True, True, False, False])
     make_run(tmp_path, "s1", seed=1, correct=[True, False, False, False])
-    (cell,) = pool(collect(tmp_path).runs, n_boot=200, seed=0)
+    (cell,) = pool(collect(tmp_path).runs)
     assert cell.scores == {"q0": 1.0, "q1": 0.5, "q2": 0.0, "q3": 0.0}
     assert cell.accuracy == 0.375 and cell.seeds == [0, 1]
-    assert cell.interval == bootstrap_ci(np.array([1.0, 0.5, 0.0, 0.0]), n_boot=200, seed=0)
+    # exact Clopper-Pearson at the pooled k = 1.5 of n = 4: Beta(k, n - k + 1) and Beta(k + 1, n - k) quantiles
+    assert cell.interval.mean == 0.375
+    assert cell.interval.low == pytest.approx(beta_quantile(0.025, 1.5, 3.5), abs=1e-6)
+    assert cell.interval.high == pytest.approx(beta_quantile(0.975, 2.5, 2.5), abs=1e-6)
 
 
 def test_bad_run_files_name_the_problem(tmp_path, make_run):
