@@ -65,7 +65,8 @@ def main(argv: list[str]) -> int:
             ex.id: lookup(by_key, ex.question, gold_path=args.gold, where=args.source, record=index)
             for index, ex in enumerate(examples)
         }
-    profile = {"source": str(args.source), **profile_examples(examples, task, gold)}
+    profile = {"source": str(args.source), **profile_examples(examples, task, gold), "skipped": len(examples.skipped),
+               "first_skipped": examples.skipped[0] if examples.skipped else None}
     print(json.dumps(profile) if args.json else format_profile(profile))
     return 0
 
@@ -76,6 +77,7 @@ def format_profile(profile: dict[str, Any]) -> str:
     condition = " / ".join(_join(p[name]) for name in ("teachers", "levels", "formats"))
     triggers = f"{p['trigger_rate']:.1%}  ({p['no_trigger']} CoT without trigger, {p['answer_only']} answer-only)"
     steps = f"{_spread(p['steps'])}  ({p['numbered_step_rate']:.0%} numbered)"
+    skipped = str(p["skipped"]) + (f"  (the first: {p['first_skipped']})" if p["skipped"] else "")
     gold = "- (no gold)"
     if agree:
         gold = f"{agree['rate']:.2%}  ({agree['agree']}/{agree['n']}, {agree['unparsed']} unparsed)"
@@ -84,6 +86,7 @@ def format_profile(profile: dict[str, Any]) -> str:
         ("task", p["task"] or "-"),
         ("teacher / level / format", condition),
         ("records", p["n"]),
+        ("skipped bad records", skipped),
         ("answer trigger rate", triggers),
         ("repeated questions", p["repeated_questions"]),
         ("rationale words", _spread(p["rationale_words"])),

@@ -59,6 +59,7 @@ def test_json_profile(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert profile["numbered_step_rate"] == 1 / 3
     assert profile["agreement"] == {"n": 3, "agree": 1, "rate": 1 / 3, "unparsed": 1}
     assert 0 < profile["distinct_1"] < profile["distinct_2"] <= 1
+    assert (profile["skipped"], profile["first_skipped"]) == (0, None)
 
 
 def test_table_and_gold_field_in_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -70,6 +71,18 @@ def test_table_and_gold_field_in_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "answer trigger rate       66.7%  (1 CoT without trigger, 0 answer-only)" in table
     assert "agreement with gold       33.33%  (1/3, 1 unparsed)" in table
     assert "teacher / level / format  None / - / plain" in table
+    assert "skipped bad records       0\n" in table
+
+
+def test_skipped_bad_records_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rows = [ROWS[0], {"instruction": "No answer here"}, ROWS[1], "not a record"]
+    path = write(tmp_path, "SVAMP_gemini_level2_ranked.json", rows)
+    assert main(["inspect", str(path), "--json"]) == 0
+    profile = json.loads(capsys.readouterr().out)
+    assert (profile["n"], profile["skipped"]) == (2, 2)
+    assert "record 1" in profile["first_skipped"] and "output" in profile["first_skipped"]
+    assert main(["inspect", str(path)]) == 0
+    assert "skipped bad records       2  (the first: " in capsys.readouterr().out
 
 
 def test_registry_entry_and_gold_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
