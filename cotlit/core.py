@@ -168,15 +168,16 @@ class PredictionRow:
 
     id: str
     question: str
-    gold: str
-    """The normalised gold answer."""
+    gold: str | None
+    """The normalised gold answer; None (left out of the record) for a question without one (``predict --input``)."""
     generated: str
     """The generated text, cut at the first stop (token or string)."""
     extracted: str | None
     """The normalised answer found in ``generated``; None when none was found."""
     format_ok: bool
     """True when the answer came after the task's trigger, not from a fallback."""
-    correct: bool
+    correct: bool | None
+    """None (left out of the record) when there is no gold answer to compare with."""
     gen_tokens: int
     """Generated tokens before the stop."""
     truncated: bool
@@ -207,7 +208,8 @@ class PredictionRow:
         return cls(**values)
 
 
-_ROW_REQUIRED = frozenset(f.name for f in fields(PredictionRow) if f.name not in ("index", "choices"))
+_ROW_REQUIRED = frozenset(f.name for f in fields(PredictionRow)
+                          if f.name not in ("index", "choices", "gold", "correct"))
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,9 @@ class RunMetrics:
     decoding: dict[str, Any] | None = None
     baseline: dict[str, Any] | None = None
     """The untrained student's scores, measured the same way (``fit --baseline true``)."""
+    data_report: dict[str, Any] | None = None
+    """What the data module left out or changed: skipped bad records, over-long drops, test/train overlap, target
+    style counts (``CoTDataModule.data_report``)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know, kept as read."""
 
@@ -307,6 +312,7 @@ class RunMetrics:
             scoring=_check(record, "scoring", (str,), where, required=False) or "cotlit",
             decoding=_check(record, "decoding", (dict,), where, required=False),
             baseline=_renamed(_check(record, "baseline", (dict,), where, required=False)),
+            data_report=_check(record, "data_report", (dict,), where, required=False),
             extra={key: value for key, value in record.items() if key not in known},
         )
 

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("cotlit.cli.train", "train a student on teacher CoT (LightningCLI)"),
     "validate": ("cotlit.cli.train", "score a student on the validation split"),
     "test": ("cotlit.cli.train", "score a student on the test set; writes predictions.jsonl and metrics.json"),
-    "predict": ("cotlit.cli.train", "generate answers for the predict split; writes predictions.jsonl"),
+    "predict": ("cotlit.cli.train", "generate answers for the test split or an --input file; writes predictions.jsonl"),
     "score": ("cotlit.cli.score", "re-score saved predictions or teacher outputs offline"),
     "inspect": ("cotlit.cli.inspect", "profile a CoT file: trigger rate, lengths, steps, diversity, agreement"),
     "render": ("cotlit.cli.render", "print examples exactly as the student sees them, with length statistics"),

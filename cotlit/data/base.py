@@ -17,13 +17,15 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from cotlit.core import FORMATS, LEVELS, TARGET_STYLES, CoTExample, TargetStyle
+from cotlit.core import FORMATS, LEVELS, TARGET_STYLES, CoTExample, TargetStyle, example_id
 from cotlit.data.collate import Collator
 from cotlit.data.loaders import count_no_trigger
 from cotlit.data.packing import PackedRows
 from cotlit.data.prompts import EvalPrompt, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
+from cotlit.io import field as record_field
+from cotlit.io import read_records
 from cotlit.model.loading import cache_dir
 from cotlit.tasks.base import get_task
 
@@ -104,6 +106,8 @@ class CoTDataModule(L.LightningDataModule):
         """Bad records skipped per split (``on_bad_record: skip``)."""
         self.test_overlap = 0
         """Test questions that also occur in the training data."""
+        self.predict_questions: list[CoTExample] | None = None
+        """Questions that ``predict`` answers instead of the test split (:meth:`predict_on`)."""
         self._renderer: Renderer | None = None
 
     # -- what plugins implement -------------------------------------------------------------------------------
@@ -134,7 +138,7 @@ class CoTDataModule(L.LightningDataModule):
         """Token ids per example; cached on disk by a fingerprint of examples, tokenizer and template."""
         import datasets
 
-        renderer, with_target = self.renderer, split != "test"
+        renderer, with_target = self.renderer, split not in ("test", "predict")
         fingerprint = hashlib.sha1(
             json.dumps(
                 [
@@ -244,6 +248,9 @@ class CoTDataModule(L.LightningDataModule):
                 rows = self._apply_overflow_policy(split, rows)
             self.examples[split] = examples
             self.rows[split] = rows
+        if self.predict_questions is not None:
+            self.examples["predict"] = self.predict_questions
+            self.rows["predict"] = self._tokenize("predict", self.predict_questions)
         if self.dropped and self._rank_world()[0] == 0:
             print(f"cotlit data: dropped over-long examples per split: {self.dropped}")
         if any(self.skipped.values()) and self._rank_world()[0] == 0:
@@ -313,8 +320,24 @@ class CoTDataModule(L.LightningDataModule):
         return self._eval_loader("test", labels=False)
 
     def predict_dataloader(self) -> DataLoader:
-        """The test split: ``predict`` generates and scores the test prompts like ``test``."""
-        return self._eval_loader("test", labels=False)
+        """The questions given to :meth:`predict_on` (extracted, not scored), else the test split (generated and
+        scored like ``test``)."""
+        return self._eval_loader("predict" if self.predict_questions is not None else "test", labels=False)
+
+    def predict_on(self, path: str, question_field: str = "question") -> None:
+        """Make ``predict`` answer the questions of a JSON Lines or JSON-array file: ``question_field`` (text),
+        optional ``id`` (default: the question's stable id) and ``choices`` (option texts); no gold answer needed."""
+        questions = []
+        for index, record in enumerate(read_records(path)):
+            question = record_field(record, index, question_field, str, path=path)
+            qid = record_field(record, index, "id", (str, int), path=path) if "id" in record else None
+            choices = record_field(record, index, "choices", list, path=path) if record.get("choices") else None
+            questions.append(CoTExample(
+                id=str(qid) if qid is not None else example_id(self.task, question), task=self.task,
+                question=question, rationale="", answer="", source=f"{path}#{index}",
+                choices=tuple(map(str, choices)) if choices else None))
+        self.predict_questions = questions
+        self.rows.clear()  # setup renders them (with the splits, when it has not yet run)
 
     # -- reporting --------------------------------------------------------------------------------------------
     def train_padding_efficiency(self, grouped: bool | None = None) -> float:

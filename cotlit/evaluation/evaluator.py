@@ -31,7 +31,8 @@ class EvalBatch(TypedDict):
     """Each example's position in its dataset (de-duplicates the rows that DDP padding repeats)."""
     ids: Sequence[str]
     golds: Sequence[Any]
-    """Gold answers as they come from the data; the task normalises them."""
+    """Gold answers as they come from the data; the task normalises them. None or empty for a question without one
+    (``predict --input``): its answer is extracted, not scored."""
     questions: NotRequired[Sequence[str]]
     """Question texts for ``predictions.jsonl`` (empty when absent)."""
     choices: NotRequired[Sequence[tuple[str, ...] | None]]
@@ -59,11 +60,17 @@ class Evaluator:
         rows = []
         for i, generation in enumerate(generations):
             choices = batch["choices"][i] if "choices" in batch else None
-            score = self.task.score(generation.text, batch["golds"][i], choices)
+            gold = batch["golds"][i]
+            if gold is None or gold == "":  # a question without a gold answer: extracted, not scored
+                found = self.task.extract(generation.text, choices)
+                gold, extracted, format_ok, correct = None, found.answer, found.format_ok, None
+            else:
+                score = self.task.score(generation.text, gold, choices)
+                gold, extracted, format_ok, correct = (self.task.normalize_gold(gold), score.extracted,
+                                                       score.format_ok, score.correct)
             rows.append(PredictionRow(
                 id=str(batch["ids"][i]), question=batch["questions"][i] if "questions" in batch else "",
-                gold=self.task.normalize_gold(batch["golds"][i]), generated=generation.text,
-                extracted=score.extracted, format_ok=score.format_ok, correct=score.correct,
+                gold=gold, generated=generation.text, extracted=extracted, format_ok=format_ok, correct=correct,
                 gen_tokens=generation.tokens, truncated=generation.truncated, index=int(batch["index"][i]),
                 choices=list(choices) if choices is not None else None,
             ))

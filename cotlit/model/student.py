@@ -22,7 +22,7 @@ from cotlit.errors import CotlitError
 from cotlit.evaluation.decoding import Decoding
 from cotlit.evaluation.evaluator import Evaluator, Stage
 from cotlit.evaluation.metrics import METRIC_NAMES, AnswerMetrics
-from cotlit.model.loading import load_causal_lm, load_tokenizer
+from cotlit.model.loading import adapter_template, attach_adapter, find_adapter, load_causal_lm, load_tokenizer
 from cotlit.model.loss import LossPath, causal_lm_loss, head_matches_model
 from cotlit.tasks.base import get_task
 
@@ -110,7 +110,8 @@ class StudentModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["max_new_tokens"])
         self.tokenizer = load_tokenizer(name_or_path, trust_remote_code=trust_remote_code)
-        self.renderer = Renderer(self.tokenizer, template, task)
+        self.adapter = find_adapter(name_or_path)
+        self.renderer = Renderer(self.tokenizer, adapter_template(self.adapter, template), task)
         self.evaluator = Evaluator(get_task(task, paper_compat=scoring == "paper"), self.renderer.stop_token_ids(),
                                    decoding, scoring)
         self.model: Any = None
@@ -135,9 +136,9 @@ class StudentModule(L.LightningModule):
         quantization = device_map = None
         if hp.finetuning == "qlora":
             quantization, device_map = self._qlora_config(), {"": self._target_device()}
-        model = load_causal_lm(hp.name_or_path, dtype=hp.dtype, quantization_config=quantization,
-                               device_map=device_map, trust_remote_code=hp.trust_remote_code,
-                               attn_implementation=hp.attn_implementation)
+        model = load_causal_lm(self.adapter.base if self.adapter else hp.name_or_path, dtype=hp.dtype,
+                               quantization_config=quantization, device_map=device_map,
+                               trust_remote_code=hp.trust_remote_code, attn_implementation=hp.attn_implementation)
         vocab = model.get_input_embeddings().num_embeddings
         if len(self.tokenizer) > vocab:
             raise CotlitError(f"tokenizer of {hp.name_or_path!r} has {len(self.tokenizer)} tokens but the model's "
@@ -145,7 +146,9 @@ class StudentModule(L.LightningModule):
         if hp.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.config.use_cache = False
-        if hp.finetuning in ("lora", "qlora"):
+        if self.adapter is not None:
+            model = self._load_adapter(model)
+        elif hp.finetuning in ("lora", "qlora"):
             model = self._add_lora(model)
         self.loss_path: LossPath = hp.loss
         if hp.loss != "full_logits" and not head_matches_model(model):
@@ -165,6 +168,27 @@ class StudentModule(L.LightningModule):
             raise CotlitError("finetuning: qlora needs bitsandbytes (`pip install bitsandbytes`)") from err
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                   bnb_4bit_compute_dtype=getattr(torch, self.hparams.qlora_compute_dtype))
+
+    def _load_adapter(self, model: Any) -> Any:
+        """The student given as a PEFT adapter: LoRA/QLoRA continue training its weights with its own rank, alpha
+        and targets (``lora_*``, ``target_modules``, ``use_dora`` and ``use_rslora`` are taken from the adapter;
+        differing values are logged); ``full`` merges it into the base and trains every weight."""
+        hp, config = self.hparams, self.adapter.config
+        if hp.finetuning == "full":
+            return attach_adapter(model, self.adapter, trainable=True, merge=True)
+        ours = {"r": hp.lora_r, "lora_alpha": hp.lora_alpha, "lora_dropout": hp.lora_dropout,
+                "use_dora": hp.use_dora, "use_rslora": hp.use_rslora}
+        differ = {key: (value, config.get(key)) for key, value in ours.items() if config.get(key, value) != value}
+        if differ:
+            log.warning("the adapter %s sets %s; its settings are kept (model.init_args.lora_r, lora_alpha, "
+                        "lora_dropout, use_dora, use_rslora and target_modules do not apply to an adapter)",
+                        self.adapter.source, ", ".join(f"{k}={theirs} (config: {mine})"
+                                                       for k, (mine, theirs) in differ.items()))
+        if hp.finetuning == "qlora":
+            from peft import prepare_model_for_kbit_training  # imports bitsandbytes
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=hp.gradient_checkpointing)
+        return attach_adapter(model, self.adapter, trainable=True, merge=False)
 
     def _add_lora(self, model: Any) -> Any:
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training  # imports bitsandbytes
