@@ -25,7 +25,7 @@ from pathlib import Path
 from cotlit.data.naming import entry_condition
 from cotlit.data.registry import is_inside, read_registry, resolve_entry
 from cotlit.errors import CotlitError
-from cotlit.io import read_json, write_json, write_text
+from cotlit.io import field, read_json, write_json, write_text
 
 PAPER_REPO = "EIT-NLP/Distilling-CoT-Reasoning"
 PAPER_COMMIT = "cc33822e99534615a87841bd6c2e865e0d24d123"
@@ -237,9 +237,11 @@ def derive_svamp_test(eval_dest: Path, train_dest: Path) -> Fetched:
         _record(dest, SVAMP_TEST_SHA256)
         return Fetched(dest, "present", dest.stat().st_size, SVAMP_TEST_SHA256)
     source, only_ans = eval_dest / TEST_SETS["svamp"][1], resolve_entry(train_dest, SVAMP_TRAIN_ENTRY).path
-    train = {_field(row, "instruction", only_ans, i) for i, row in enumerate(read_json(only_ans, list))}
+    train = {field(row, i, "instruction", path=only_ans, empty_ok=True)
+             for i, row in enumerate(read_json(only_ans, list))}
     test = [record for i, record in enumerate(read_json(source, list))
-            if f"{_field(record, 'Body', source, i)} {_field(record, 'Question', source, i)}" not in train]
+            if " ".join(field(record, i, name, path=source, empty_ok=True) for name in ("Body", "Question"))
+            not in train]
     text = json.dumps(test, indent=4)
     digest = hashlib.sha256(text.encode()).hexdigest()
     if digest != SVAMP_TEST_SHA256:
@@ -250,10 +252,3 @@ def derive_svamp_test(eval_dest: Path, train_dest: Path) -> Fetched:
     _record(dest, digest)
     return Fetched(dest, "derived", dest.stat().st_size, digest)
 
-
-def _field(record: object, name: str, path: Path, index: int) -> str:
-    value = record.get(name) if isinstance(record, dict) else None
-    if not isinstance(value, str):
-        got = "nothing" if value is None else type(value).__name__
-        raise CotlitError(f"expected a string, got {got}", path=path, record=index, field=name)
-    return value

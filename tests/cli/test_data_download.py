@@ -189,7 +189,7 @@ def test_a_split_that_is_not_the_papers_is_refused(svamp_from: str, tmp_path: Pa
     assert "has 5 records and SHA-256" in err and "not the expected 300 records" in err and err.count("\n") == 1
     assert not split.exists()
     (dest / "SVAMP_only_ans.json").write_text(json.dumps([*ROWS, {"output": "5"}]))
-    with pytest.raises(download.CotlitError, match=r"SVAMP_only_ans.json: record 38: field 'instruction': expected"):
+    with pytest.raises(download.CotlitError, match=r"SVAMP_only_ans.json: record 38: field 'instruction': missing field"):
         derive_svamp_test(eval_dest, dest)
 
 
