@@ -13,7 +13,7 @@ CDF for whole counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -116,14 +116,7 @@ def wilson(k: float, n: int, level: float = LEVEL) -> Interval:
 
 def beta_quantile(q: float, a: float, b: float) -> float:
     """The ``x`` with ``I_x(a, b) = q`` (the Beta(a, b) quantile), by bisection."""
-    low, high = 0.0, 1.0
-    for _ in range(_BISECTIONS):
-        middle = (low + high) / 2
-        if regularized_beta(middle, a, b) < q:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
+    return _bisect(lambda x: regularized_beta(x, a, b), q, 0.0, 1.0, _BISECTIONS)
 
 
 def regularized_beta(x: float, a: float, b: float) -> float:
@@ -162,10 +155,14 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
 
 def normal_quantile(q: float) -> float:
     """The standard normal quantile, by bisection on ``erf``."""
-    low, high = -40.0, 40.0
-    for _ in range(_BISECTIONS + 10):
+    return _bisect(lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2))), q, -40.0, 40.0, _BISECTIONS + 10)
+
+
+def _bisect(cdf: Callable[[float], float], q: float, low: float, high: float, halvings: int) -> float:
+    """The ``x`` in ``[low, high]`` where the increasing ``cdf`` reaches ``q``, after ``halvings`` halvings."""
+    for _ in range(halvings):
         middle = (low + high) / 2
-        if 0.5 * (1 + math.erf(middle / math.sqrt(2))) < q:
+        if cdf(middle) < q:
             low = middle
         else:
             high = middle
