@@ -19,9 +19,6 @@ PAPER_STOP_STRINGS: tuple[str, ...] = ("USER:", "ASSISTANT:", "### Instruction:"
                                        "[INST]", "\n\nProblem", "\nProblem", "Problem:", "<|eot_id|>")
 """The stop strings of the paper's math decoding (MAmmoTH2 ``math_eval/run_open.py``, which its README names for
 SVAMP, GSM8K, AQuA and MATH)."""
-COMMONSENSE_PAPER_STOP_STRINGS: tuple[str, ...] = (*PAPER_STOP_STRINGS, "####")
-"""The stop strings of the paper's commonsense decoding (``Evaluation/reasoning_eval/run_reasoning.py``): the math
-list plus ``####``."""
 
 
 @dataclass(frozen=True)

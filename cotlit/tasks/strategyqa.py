@@ -3,8 +3,8 @@
 Extraction (:class:`~cotlit.tasks.booleans.BooleanTask`): first true/false/yes/no after ``The answer is``
 (case-insensitive); else the last one in the text (``format_ok=False``). ``paper_compat``: only a capitalised
 ``True``/``False`` right after ``The answer is `` counts. Test records are the paper's
-``{"instruction", "label"}`` with ``label`` the string ``True`` or ``False``.
-``max_new_tokens=320`` (the paper's script default; its README says 640).
+``{"instruction", "label"}`` with ``label`` the string ``True`` or ``False``. Decoding budgets and the paper's
+beam search: :mod:`cotlit.tasks.commonsense`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from cotlit.errors import CotlitError
-from cotlit.tasks.base import COMMONSENSE_PAPER_STOP_STRINGS, TestItem, register_task
+from cotlit.tasks.base import TestItem, register_task
 from cotlit.tasks.booleans import BooleanTask
+from cotlit.tasks.commonsense import CommonsenseTask
 from cotlit.tasks.records import field, instruction_label
 
 
 @register_task
-class StrategyQA(BooleanTask):
+class StrategyQA(CommonsenseTask, BooleanTask):
     name = "strategyqa"
-    max_new_tokens = 320
-    paper_max_new_tokens = 640
-    paper_num_beams = 5
-    paper_stop_strings = COMMONSENSE_PAPER_STOP_STRINGS
 
     def read_test_record(self, record: dict[str, Any], index: int) -> TestItem:
         label = field(record, index, "label", (str, bool))
