@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.data.download import (
     DEFAULT_BASE_URL,
     SVAMP_TRAIN_ENTRY,
@@ -23,8 +23,8 @@ from cotlit.errors import CotlitError
 TASKS = ("svamp", "gsm8k", "aqua", "math", "csqa", "obqa", "strategyqa")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
         prog="cotlit data",
         description="Download the paper's data/ folder (dataset_info.json and the files of the entries you name) "
         "and public test sets, with SHA-256 checks; an interrupted download continues where it stopped.",
@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dest", type=Path, default=Path("data/paper/train"),
                    help="folder for dataset_info.json and the training files (default: %(default)s)")
-    p.add_argument("--eval-dest", type=Path, default=Path("data/paper/eval"),
+    p.add_argument("--eval_dest", type=Path, default=Path("data/paper/eval"),
                    help="folder for the test sets (default: %(default)s)")
     p.add_argument("--task", action="append", choices=TASKS, default=[], help="every entry of this task (repeatable)")
     p.add_argument("--entry", action="append", default=[], help="a registry entry by name (repeatable)")
@@ -40,14 +40,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", action="store_true",
                    help="also the test sets of the chosen tasks (all with --all); SVAMP's 300-problem split is cut "
                    "from SVAMP.json and checked against its SHA-256")
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL,
+    p.add_argument("--base_url", default=DEFAULT_BASE_URL,
                    help="raw-file URL of the paper's repository root (default: the checked commit on GitHub)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server (default: %(default)s)")
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if not (args.task or args.entry or args.all):
         raise CotlitError("name what to download: --task T, --entry NAME or --all")
     results: list[Fetched] = []

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.cli.checkpointing import load_checkpoint
 from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
 from cotlit.model.student import StudentModule
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="cotlit export", description=__doc__.split(": ", 1)[1])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="cotlit export", description=__doc__.split(": ", 1)[1])
     parser.add_argument("--ckpt", required=True, help="a cotlit checkpoint (e.g. runs/X/checkpoints/last.ckpt)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--merge", action="store_true",
                         help="merge LoRA weights into a full-precision copy of the base model")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
 
     path, out = Path(args.ckpt), check_output(args.out, folder=True, inputs=[args.ckpt])
 

@@ -1,38 +1,38 @@
 """``cotlit inspect``: profile a CoT file (trigger rate, rationale length, steps, diversity, agreement with gold).
 
     cotlit inspect SVAMP_ChatGPT_level3_ranked.json --gold SVAMP_only_ans.json
-    cotlit inspect --dataset-dir data/train SVAMP_ChatGPT_level3 --json
+    cotlit inspect --dataset_dir data/train SVAMP_ChatGPT_level3 --json
 
 Definitions are in :mod:`cotlit.data.profile`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.data.gold import lookup, read_gold
 from cotlit.data.loaders import load_examples
 from cotlit.data.profile import profile_examples
 from cotlit.errors import CotlitError
-from cotlit.tasks.base import get_task
+from cotlit.tasks.base import get_task, task_names
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cotlit inspect", description=__doc__.splitlines()[0])
-    parser.add_argument("source", help="a .json/.jsonl file, a registry entry (with --dataset-dir) or a HF dataset")
-    parser.add_argument("--dataset-dir", type=Path, help="folder with a LLaMA-Factory dataset_info.json")
-    parser.add_argument("--task", help="task name (default: read from the file name)")
-    parser.add_argument("--prompt-field", help="question field (default: instruction)")
-    parser.add_argument("--response-field", help="CoT field (default: output)")
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="cotlit inspect", description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="a .json/.jsonl file, a registry entry (with --dataset_dir) or a HF dataset")
+    parser.add_argument("--dataset_dir", type=Path, help="folder with a LLaMA-Factory dataset_info.json")
+    parser.add_argument("--task", help=f"task: {', '.join(task_names())} (default: read from the file name)")
+    parser.add_argument("--prompt_field", help="question field (default: instruction)")
+    parser.add_argument("--response_field", help="CoT field (default: output)")
     parser.add_argument("--teacher", help="teacher name (default: read from the file name)")
-    parser.add_argument("--level", type=int, help="granularity level (default: read from the file name)")
+    parser.add_argument("--level", type=int, help="granularity level, 1 to 6 (default: read from the file name)")
     parser.add_argument("--format", help="plain, bsm, rar or sym (default: read from the file name)")
     parser.add_argument("--split", default="train", help="split of a Hugging Face dataset (default: train)")
     parser.add_argument("--gold", type=Path, help="file with gold answers, joined on the question text")
-    parser.add_argument("--gold-field", default="output", help="gold-answer field of --gold (default: output)")
+    parser.add_argument("--gold_field", default="output", help="gold-answer field of --gold (default: output)")
     parser.add_argument("--key", default="instruction", help="question field of --gold (default: instruction)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser

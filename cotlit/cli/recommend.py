@@ -3,23 +3,24 @@ significantly better than the runner-up (exact McNemar test on their shared test
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.errors import CotlitError
 from cotlit.sweep.recommend import recommend, render
 from cotlit.sweep.results import collect, pool
 from cotlit.sweep.stats import INTERVAL_METHODS
+from cotlit.tasks.base import task_names
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cotlit recommend", description=__doc__.split(": ", 1)[1])
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="cotlit recommend", description=__doc__.split(": ", 1)[1])
     p.add_argument("runs_dir", type=Path, help="directory searched (recursively) for run directories")
-    p.add_argument("--task", help="only this task")
+    p.add_argument("--task", help=f"only runs of this task: {', '.join(task_names())}")
     p.add_argument("--interval", choices=INTERVAL_METHODS, default="clopper-pearson",
                    help="interval of an accuracy (default: %(default)s, exact)")
-    p.add_argument("--n-boot", type=int, default=2000,
+    p.add_argument("--n_boot", type=int, default=2000,
                    help="paired bootstrap resamples for the interval of a difference (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
@@ -27,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     runs = [run for run in collect(args.runs_dir).runs if args.task is None or run.metrics["task"] == args.task]
     if not runs:
         raise CotlitError("no finished runs" + (f" of task {args.task!r}" if args.task else ""), path=args.runs_dir)

@@ -5,24 +5,29 @@ This is how a config is checked before spending GPU hours on it.
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.cli.config_files import build_datamodule, read_configs
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="cotlit render",
         description="Print rendered examples of a config (prompt and target marked) and data statistics.",
-        epilog="Every other argument is read as `cotlit fit` reads it: --config FILE (repeatable; later wins) and "
+        epilog="Every other argument is read as 'cotlit fit' reads it: --config FILE (repeatable; later wins) and "
         "overrides such as --data.init_args.granularity 6 or --data.init_args.granularity=6.",
         allow_abbrev=False,
     )
-    parser.add_argument("--split", choices=("train", "val", "test"), default="train")
-    parser.add_argument("--n", type=int, default=3, help="examples to print")
+    parser.add_argument("--split", choices=("train", "val", "test"), default="train",
+                        help="split whose examples to print (default: %(default)s)")
+    parser.add_argument("--n", type=int, default=3, help="how many examples to print (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    args, fit_args = parser.parse_known_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args, fit_args = build_parser().parse_known_args(argv)
     datamodule = build_datamodule(read_configs(fit_args))
     datamodule.setup("fit")
     renderer = datamodule.renderer

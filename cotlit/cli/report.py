@@ -3,9 +3,9 @@ against answer-only) and plots."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.cli.outputs import check_output
 from cotlit.errors import CotlitError
 from cotlit.sweep.report import ReportOptions, build_report
@@ -13,21 +13,21 @@ from cotlit.sweep.results import collect
 from cotlit.sweep.stats import INTERVAL_METHODS
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cotlit report", description=__doc__.split(": ", 1)[1])
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="cotlit report", description=__doc__.split(": ", 1)[1])
     p.add_argument("runs_dir", type=Path, help="directory searched (recursively) for run directories")
     p.add_argument("--out", type=Path, help="output directory (default: RUNS_DIR)")
     p.add_argument("--interval", choices=INTERVAL_METHODS, default="clopper-pearson",
                    help="interval of an accuracy (default: %(default)s, exact)")
-    p.add_argument("--n-boot", type=int, default=2000,
+    p.add_argument("--n_boot", type=int, default=2000,
                    help="paired bootstrap resamples for the interval of a difference (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
-    p.add_argument("--no-plots", action="store_true", help="write only the CSV and the markdown report")
+    p.add_argument("--no_plots", action="store_true", help="write only the CSV and the markdown report")
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     _check_paths(args.runs_dir, args.out)
     written = build_report(args.runs_dir, args.out or args.runs_dir,
                            ReportOptions(n_boot=args.n_boot, seed=args.seed, interval=args.interval,

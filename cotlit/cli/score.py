@@ -4,8 +4,8 @@ Defaults fit a run's ``predictions.jsonl`` (``generated`` text, ``gold`` answer)
 text field and take gold from another file joined on a key; records whose key has no gold answer are skipped
 and counted (``no_gold``), or refused with ``--strict``::
 
-    cotlit score --task svamp --input SVAMP_ChatGPT_level3_ranked.json --pred-field output \\
-        --gold SVAMP_only_ans.json --gold-field output --key instruction --rules both
+    cotlit score --task svamp --input SVAMP_ChatGPT_level3_ranked.json --pred_field output \\
+        --gold SVAMP_only_ans.json --gold_field output --key instruction --rules both
 
 ``--rules cotlit`` (default) uses cotlit's answer rules, ``paper`` the paper's evaluation scripts' (see
 :mod:`cotlit.tasks.paper_rules`), ``both`` reports the two side by side.
@@ -20,22 +20,23 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from cotlit.cli.args import ArgumentParser
 from cotlit.core import example_id
 from cotlit.data.gold import field_value, join_key, lookup, read_gold
 from cotlit.errors import CotlitError
 from cotlit.io import field, read_records
-from cotlit.tasks.base import Task, get_task
+from cotlit.tasks.base import Task, get_task, task_names
 
 RULES = ("cotlit", "paper", "both")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cotlit score", description=__doc__.splitlines()[0])
-    parser.add_argument("--task", required=True, help="task whose answer rules to use (svamp, gsm8k, ...)")
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="cotlit score", description=__doc__.splitlines()[0])
+    parser.add_argument("--task", required=True, help=f"task whose answer rules to use: {', '.join(task_names())}")
     parser.add_argument("--input", required=True, type=Path, help="JSON array or JSON Lines file of records")
-    parser.add_argument("--pred-field", default="generated", help="field with the text to score (default: generated)")
+    parser.add_argument("--pred_field", default="generated", help="field with the text to score (default: generated)")
     parser.add_argument(
-        "--gold-field", default="gold", help="gold-answer field, in --gold when given, else in --input (default: gold)"
+        "--gold_field", default="gold", help="gold-answer field, in --gold when given, else in --input (default: gold)"
     )
     parser.add_argument("--gold", type=Path, help="separate file with the gold answers, joined on --key")
     parser.add_argument("--key", default="id", help="field joining --input to --gold (default: id)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
 
+from cotlit.cli.args import plain_help
 from cotlit.tasks import task_names
 from cotlit.teach.runner import TeachConfig, run_teach
 
@@ -22,11 +23,9 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file with the settings below")
     parser.add_class_arguments(TeachConfig, as_group=False)
-    for action in parser._actions:  # the docstrings are reST; the terminal gets plain text
-        if action.help:
-            action.help = action.help.replace("``", "")
-        if action.dest == "task":
-            action.help += f" One of: {', '.join(task_names())}."
+    plain_help(parser)  # the docstrings are reST; the terminal gets plain text
+    task = next(action for action in parser._actions if action.dest == "task")
+    task.help += f" One of: {', '.join(task_names())}."
     return parser
 
 

@@ -95,7 +95,7 @@ class RunSpec:
     """One run of the grid: where it lives and what it is given."""
 
     index: int
-    """Position in the expanded grid (``--only-index``)."""
+    """Position in the expanded grid (``--only_index``)."""
     name: str
     values: dict[str, Any]
     """Axis name -> value."""

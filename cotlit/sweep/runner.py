@@ -100,7 +100,7 @@ def run_sweep(
                 log(f"[{run.index}] {run.name}: reused the published results in {source}")
                 state = "done"
             if state == "done" or (state == "failed" and not options.retry_failed) or state == "running":
-                why = {"done": "finished", "failed": "failed before (--retry-failed runs it again)",
+                why = {"done": "finished", "failed": "failed before (--retry_failed runs it again)",
                        "running": "running in another process"}[state]
                 log(f"[{run.index}] {run.name}: skipped, {why}")
                 counts["skipped"] += 1
@@ -236,7 +236,7 @@ def publish(grid: Grid, runs: list[RunSpec]) -> list[Path]:
 
 
 def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"], out: Path | None = None) -> Path:
-    """Write a launch script that runs each run as ``cotlit sweep --grid G --only-index I``.
+    """Write a launch script that runs each run as ``cotlit sweep --grid G --only_index I``.
 
     ``slurm``: a job array, one run per task (``#SBATCH`` options from the grid's ``slurm`` mapping).
     ``shell``: one line per run, to run in order or hand to a parallel launcher. ``$COTLIT`` picks the
@@ -247,7 +247,7 @@ def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"]
     out = out or grid.runs_dir / f"launch.{'slurm' if kind == 'slurm' else 'sh'}"
     for value, what in ((str(grid.path), "grid path"), (str(grid.runs_dir), "runs_dir"), (os.getcwd(), "cwd")):
         plain_text(value, grid.path, what)
-    base = f'$COTLIT sweep --grid {shlex.quote(str(grid.path))} --runs-dir {shlex.quote(str(grid.runs_dir))}'
+    base = f'$COTLIT sweep --grid {shlex.quote(str(grid.path))} --runs_dir {shlex.quote(str(grid.runs_dir))}'
     cwd = shlex.quote(os.getcwd())
     lines = ["#!/bin/bash"]
     if kind == "slurm":
@@ -255,11 +255,11 @@ def emit_script(grid: Grid, runs: list[RunSpec], kind: Literal["slurm", "shell"]
                    "output": str(grid.runs_dir.resolve() / "slurm-%A_%a.out")} | grid.slurm
         lines += [f"#SBATCH --{key}={value}" for key, value in options.items()]
         lines += ["", f"# {len(runs)} runs of {grid.path}; array task i runs run i.", "set -euo pipefail",
-                  f"cd {cwd}", 'COTLIT="${COTLIT:-cotlit}"', f"{base} --only-index \"$SLURM_ARRAY_TASK_ID\""]
+                  f"cd {cwd}", 'COTLIT="${COTLIT:-cotlit}"', f"{base} --only_index \"$SLURM_ARRAY_TASK_ID\""]
     elif kind == "shell":
         lines += [f"# {len(runs)} runs of {grid.path}, one per line.", "set -uo pipefail", f"cd {cwd}",
                   'COTLIT="${COTLIT:-cotlit}"']
-        lines += [f"{base} --only-index {run.index}  # {run.name}" for run in runs]
+        lines += [f"{base} --only_index {run.index}  # {run.name}" for run in runs]
     else:
         raise CotlitError(f"unknown launcher {kind!r}; valid: slurm, shell")
     grid.runs_dir.mkdir(parents=True, exist_ok=True)

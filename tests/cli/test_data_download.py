@@ -92,14 +92,14 @@ def no_known_checksums(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_downloads_the_registry_and_the_entries_of_a_task(repo, tmp_path: Path, capsys) -> None:
     base, root = repo
     dest = tmp_path / "train"
-    assert main(["data", "--task", "svamp", "--dest", str(dest), "--base-url", base, "--timeout", "5"]) == 0
+    assert main(["data", "--task", "svamp", "--dest", str(dest), "--base_url", base, "--timeout", "5"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == [".cotlit-sha256.json", "SVAMP_ChatGPT_level1_ranked.json",
                                                       "SVAMP_only_ans.json", "dataset_info.json"]
     assert (dest / "SVAMP_only_ans.json").read_bytes() == (root / "data" / "SVAMP_only_ans.json").read_bytes()
     recorded = json.loads((dest / ".cotlit-sha256.json").read_text())
     assert recorded["SVAMP_only_ans.json"] == hashlib.sha256((dest / "SVAMP_only_ans.json").read_bytes()).hexdigest()
     assert "3 files (3 downloaded, 0 resumed, 0 present, 0 derived)" in capsys.readouterr().out
-    assert main(["data", "--entry", "SVAMP_only_ans", "--dest", str(dest), "--base-url", base]) == 0
+    assert main(["data", "--entry", "SVAMP_only_ans", "--dest", str(dest), "--base_url", base]) == 0
     assert "2 files (0 downloaded, 0 resumed, 2 present, 0 derived)" in capsys.readouterr().out
 
 
@@ -131,13 +131,13 @@ def test_a_wrong_checksum_is_refused_and_a_damaged_copy_fetched_again(repo, tmp_
 def test_refusals_are_one_clear_line(repo, tmp_path: Path, capsys) -> None:
     base, _ = repo
     dest = tmp_path / "train"
-    assert main(["data", "--entry", "evil", "--dest", str(dest), "--base-url", base]) == 2
+    assert main(["data", "--entry", "evil", "--dest", str(dest), "--base_url", base]) == 2
     err = capsys.readouterr().err
     assert "entry 'evil' names a file outside" in err and err.count("\n") == 1
     assert not (tmp_path.parent / "escaped.json").exists()
-    assert main(["data", "--entry", "SVAMP_ChatGPT_level9", "--dest", str(dest), "--base-url", base]) == 2
+    assert main(["data", "--entry", "SVAMP_ChatGPT_level9", "--dest", str(dest), "--base_url", base]) == 2
     assert "unknown dataset entry 'SVAMP_ChatGPT_level9'" in capsys.readouterr().err
-    assert main(["data", "--entry", "x", "--dest", str(tmp_path / "new"), "--base-url", base + "missing/"]) == 2
+    assert main(["data", "--entry", "x", "--dest", str(tmp_path / "new"), "--base_url", base + "missing/"]) == 2
     assert "HTTP 404" in capsys.readouterr().err
     assert main(["data", "--dest", str(dest)]) == 2
 
@@ -145,8 +145,8 @@ def test_refusals_are_one_clear_line(repo, tmp_path: Path, capsys) -> None:
 def test_test_sets_of_the_chosen_tasks(repo, tmp_path: Path) -> None:
     base, _ = repo
     dest, eval_dest = tmp_path / "train", tmp_path / "eval"
-    assert main(["data", "--task", "strategyqa", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
-                 "--base-url", base]) == 0
+    assert main(["data", "--task", "strategyqa", "--eval", "--dest", str(dest), "--eval_dest", str(eval_dest),
+                 "--base_url", base]) == 0
     assert json.loads((eval_dest / "strategyQA_test.json").read_text()) == [{"instruction": "q", "label": "True"}]
 
 
@@ -165,8 +165,8 @@ def sha256(data: bytes) -> str:
 
 def test_svamp_test_split_is_cut_from_svamp_json(svamp_from: str, tmp_path: Path, capsys) -> None:
     dest, eval_dest = tmp_path / "train", tmp_path / "eval"
-    argv = ["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
-            "--base-url", svamp_from]
+    argv = ["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval_dest", str(eval_dest),
+            "--base_url", svamp_from]
     assert main(argv) == 0
     split = eval_dest / "svamp" / "SVAMP_test_300.json"
     assert split.read_text() == json.dumps(SVAMP[-5:], indent=4)
@@ -183,8 +183,8 @@ def test_a_split_that_is_not_the_papers_is_refused(svamp_from: str, tmp_path: Pa
     dest, eval_dest = tmp_path / "train", tmp_path / "eval"
     split = eval_dest / "svamp" / "SVAMP_test_300.json"
     monkeypatch.setattr(download, "SVAMP_TEST_SHA256", "0" * 64)
-    assert main(["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval-dest", str(eval_dest),
-                 "--base-url", svamp_from]) == 2
+    assert main(["data", "--task", "svamp", "--eval", "--dest", str(dest), "--eval_dest", str(eval_dest),
+                 "--base_url", svamp_from]) == 2
     err = capsys.readouterr().err
     assert "has 5 records and SHA-256" in err and "not the expected 300 records" in err and err.count("\n") == 1
     assert not split.exists()

@@ -89,7 +89,7 @@ def test_registry_entry_and_gold_errors(tmp_path: Path, capsys: pytest.CaptureFi
     write(tmp_path, "svamp_only_ans.json", GOLD)
     write(tmp_path, "dataset_info.json", [])
     (tmp_path / "dataset_info.json").write_text(json.dumps({"SVAMP_only_ans": {"file_name": "svamp_only_ans.json"}}))
-    assert main(["inspect", "--dataset-dir", str(tmp_path), "SVAMP_only_ans", "--json"]) == 0
+    assert main(["inspect", "--dataset_dir", str(tmp_path), "SVAMP_only_ans", "--json"]) == 0
     profile = json.loads(capsys.readouterr().out)
     assert (profile["answer_only"], profile["teachers"], profile["rationale_words"]["mean"]) == (3, [None], 0.0)
     path = write(tmp_path, "cot.json", ROWS)

@@ -45,7 +45,7 @@ def test_strategyqa_fields_and_json_array(tmp_path: Path, capsys: pytest.Capture
     ]
     path = tmp_path / "preds.json"
     path.write_text(json.dumps(rows), encoding="utf-8")
-    argv = ["--task", "strategyqa", "--input", str(path), "--pred-field", "prediction", "--gold-field", "label"]
+    argv = ["--task", "strategyqa", "--input", str(path), "--pred_field", "prediction", "--gold_field", "label"]
     summary = run(argv, capsys)
     assert (summary["n"], summary["correct"], summary["unparsed"], summary["format_ok"]) == (3, 2, 0, 3)
     assert "truncated" not in summary
@@ -60,8 +60,8 @@ def test_gold_file_joined_on_key_with_out(tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "cot.json").write_text(json.dumps(cot), encoding="utf-8")
     (tmp_path / "gold.json").write_text(json.dumps(gold), encoding="utf-8")
     out = tmp_path / "scored" / "rows.jsonl"
-    argv = ["--task", "svamp", "--input", str(tmp_path / "cot.json"), "--pred-field", "output",
-            "--gold", str(tmp_path / "gold.json"), "--gold-field", "output", "--key", "instruction", "--out", str(out)]
+    argv = ["--task", "svamp", "--input", str(tmp_path / "cot.json"), "--pred_field", "output",
+            "--gold", str(tmp_path / "gold.json"), "--gold_field", "output", "--key", "instruction", "--out", str(out)]
     summary = run(argv, capsys)
     assert (summary["n"], summary["correct"], summary["accuracy"]) == (2, 1, 0.5)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -94,8 +94,8 @@ def test_errors_name_the_record(rows: list[dict], extra: list[str], needles: lis
 
 def test_svamp_level3_teacher_agreement(shared_data: Path, capsys: pytest.CaptureFixture) -> None:
     train = shared_data / "train"
-    argv = ["--task", "svamp", "--input", str(train / "SVAMP_ChatGPT_level3_ranked.json"), "--pred-field", "output",
-            "--gold", str(train / "SVAMP_only_ans.json"), "--gold-field", "output", "--key", "instruction"]
+    argv = ["--task", "svamp", "--input", str(train / "SVAMP_ChatGPT_level3_ranked.json"), "--pred_field", "output",
+            "--gold", str(train / "SVAMP_only_ans.json"), "--gold_field", "output", "--key", "instruction"]
     summary = run(argv, capsys)
     # An independent count (first number after the last trigger, after the last '=') also gives 688 of 699;
     # the one unparsed target ends "the answer is not consistent with the given answer."
@@ -197,8 +197,8 @@ def test_paper_rules_on_the_released_svamp_teacher_files(shared_data: Path, caps
         records = json.loads(path.read_text())
         expected = sum(_mammoth_svamp(r["output"]).lower() == gold[" ".join(r["instruction"].split())].lower()
                        for r in records)
-        argv = ["--task", "svamp", "--input", str(path), "--pred-field", "output", "--gold", str(gold_path),
-                "--gold-field", "output", "--key", "instruction", "--rules", "paper"]
+        argv = ["--task", "svamp", "--input", str(path), "--pred_field", "output", "--gold", str(gold_path),
+                "--gold_field", "output", "--key", "instruction", "--rules", "paper"]
         summary = run(argv, capsys)
         assert (summary["n"], summary["no_gold"], summary["correct"]) == (len(records), 0, expected), path.name
         if path == gold_path:

@@ -229,10 +229,10 @@ def test_bad_bytes_and_registry_errors(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["inspect", str(tmp_path / "latin1.json")]) == 2
     assert "not UTF-8 text" in capsys.readouterr().err
     root = make_registry(tmp_path)
-    assert main(["inspect", "--dataset-dir", str(root), "svamp_bloom_bsm"]) == 2
+    assert main(["inspect", "--dataset_dir", str(root), "svamp_bloom_bsm"]) == 2
     err = capsys.readouterr().err
     assert "0_SVAMP_chatgpt_level3BSM.json" in err and "'svamp_bloom_bsm'" in err and "does not exist" in err
-    assert main(["inspect", "--dataset-dir", str(root), "SVAMP_ChatGPT_level4"]) == 2
+    assert main(["inspect", "--dataset_dir", str(root), "SVAMP_ChatGPT_level4"]) == 2
     err = capsys.readouterr().err
     assert "unknown dataset entry 'SVAMP_ChatGPT_level4'" in err and "SVAMP_ChatGPT_level3" in err
 

@@ -114,10 +114,10 @@ def test_bad_run_files_name_the_problem(tmp_path, make_run):
 
 
 def test_report_and_recommend_cli(runs_dir, tmp_path, capsys):
-    assert cotlit(["report", str(runs_dir), "--out", str(tmp_path / "o"), "--no-plots", "--n-boot", "200"]) == 0
+    assert cotlit(["report", str(runs_dir), "--out", str(tmp_path / "o"), "--no_plots", "--n_boot", "200"]) == 0
     assert (tmp_path / "o" / "report.md").is_file() and not (tmp_path / "o" / "plots").exists()
     capsys.readouterr()
-    assert cotlit(["recommend", str(runs_dir), "--n-boot", "200", "--json"]) == 0
+    assert cotlit(["recommend", str(runs_dir), "--n_boot", "200", "--json"]) == 0
     result = {r["student"]: r for r in json.loads(capsys.readouterr().out)}
     assert result["alpha"]["best"]["granularity"] == 3 and result["alpha"]["best"]["format"] == "plain"
     assert result["alpha"]["runner_up"]["format"] == "bsm"

@@ -56,7 +56,7 @@ def test_killed_fit_resumes_with_the_same_spec_and_restarts_clean_with_another(t
 def test_published_runs_are_reused_on_another_machine(tmp_path, fake_program):
     script, control, calls = fake_program
     grid_path = make_grid(tmp_path, script, results_dir=str(tmp_path / "results"))
-    assert cotlit(["sweep", "--grid", str(grid_path), "--only-index", "0"]) == 0
+    assert cotlit(["sweep", "--grid", str(grid_path), "--only_index", "0"]) == 0
     first = load_grid(grid_path).run_dir(load_grid(grid_path).expand()[0])
     (first / PREDICTIONS).write_text('{"id": "a", "correct": true}\n')
     (first / "checkpoints").mkdir()

@@ -57,8 +57,8 @@ def test_runs_fit_then_test_and_resumes(tmp_path, fake_program):
     control()
     counts = run_sweep(grid, runs, log=lambda _: None)
     assert calls_of(calls) == [] and counts == {"skipped": 3}
-    # --retry-failed re-runs only the failed one
-    assert cotlit(["sweep", "--grid", str(grid.path), "--retry-failed"]) == 0
+    # --retry_failed re-runs only the failed one
+    assert cotlit(["sweep", "--grid", str(grid.path), "--retry_failed"]) == 0
     assert calls_of(calls) == ["fit granularity=3", "test granularity=3"]
     assert [state_of(grid.run_dir(r)) for r in runs] == ["done"] * 3
 
@@ -166,22 +166,22 @@ def test_running_elsewhere_is_left_alone_until_stale(tmp_path, fake_program):
 def test_dry_run_only_index_and_emit(tmp_path, fake_program, capsys):
     script, _, calls = fake_program
     grid_path = make_grid(tmp_path, script)
-    assert cotlit(["sweep", "--grid", str(grid_path), "--dry-run"]) == 0
+    assert cotlit(["sweep", "--grid", str(grid_path), "--dry_run"]) == 0
     out = capsys.readouterr().out
     assert "[2] granularity=6  (pending)" in out and "3 runs" in out
     assert not calls.exists() and not (tmp_path / "runs" / "granularity=1").exists()
 
-    assert cotlit(["sweep", "--grid", str(grid_path), "--only-index", "1"]) == 0
+    assert cotlit(["sweep", "--grid", str(grid_path), "--only_index", "1"]) == 0
     assert calls_of(calls) == ["fit granularity=3", "test granularity=3"]
     summary = json.loads((tmp_path / "runs" / "sweep.json").read_text())
     assert summary["counts"] == {"pending": 2, "done": 1} and len(summary["runs"]) == 3
-    assert cotlit(["sweep", "--grid", str(grid_path), "--only-index", "7"]) == 2
+    assert cotlit(["sweep", "--grid", str(grid_path), "--only_index", "7"]) == 2
 
     grid = load_grid(grid_path)
     slurm = emit_script(grid, grid.expand(), "slurm").read_text()
-    assert "#SBATCH --array=0-2" in slurm and '--only-index "$SLURM_ARRAY_TASK_ID"' in slurm
+    assert "#SBATCH --array=0-2" in slurm and '--only_index "$SLURM_ARRAY_TASK_ID"' in slurm
     shell = emit_script(grid, grid.expand(), "shell")
-    assert shell.read_text().count("--only-index") == 3
+    assert shell.read_text().count("--only_index") == 3
     result = subprocess.run(["bash", str(shell)], env=os.environ | {"COTLIT": f"{sys.executable} -m cotlit"},
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
