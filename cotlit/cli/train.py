@@ -109,7 +109,10 @@ class CotlitCLI(LightningCLI):
                   f"the untrained student {student}", file=sys.stderr)
         old = Path(run_dir)
         if (old / METRICS_FILE).exists():
-            run_dir = str(old / f"{self.subcommand}-{time.strftime('%Y%m%d-%H%M%S')}")
+            inherited = os.environ.get(RUN_DIR_ENV)  # ranks re-launched by DDP write where the first one does
+            if not inherited or Path(inherited).parent != old:
+                inherited = str(old / f"{self.subcommand}-{time.strftime('%Y%m%d-%H%M%S')}")
+            run_dir = os.environ[RUN_DIR_ENV] = inherited
             print(f"cotlit {self.subcommand}: {old} holds a finished run's {METRICS_FILE}; writing to {run_dir}",
                   file=sys.stderr)
         logger = config["trainer"].get("logger")

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,10 @@ def find_adapter(name_or_path: str) -> Adapter | None:
                    tokenizer_source=source if "tokenizer_config.json" in found else base)
 
 
+@lru_cache(maxsize=64)
 def _hub_file(repo_id: str, filename: str) -> Path | None:
-    """A file of a hub repository (downloaded, or from the offline cache), or None when it has none."""
+    """A file of a hub repository (downloaded, or from the offline cache), or None when it has none; asked once
+    per process (a student is looked up by the CLI, the tokenizer and the model)."""
     from huggingface_hub import hf_hub_download
 
     try:

