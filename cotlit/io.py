@@ -45,7 +45,7 @@ def parse_json(text: str, path: str | Path | None = None, line: int | None = Non
         where = line if line is not None else err.lineno
         raise CotlitError(f"malformed JSON at column {err.colno}: {err.msg}", path=path, line=where) from None
     except RecursionError:
-        raise CotlitError("JSON nested too deeply to read", path=path, line=line) from None
+        raise CotlitError("nested too deeply to read as JSON", path=path, line=line) from None
 
 
 def read_json(path: str | Path, expect: type | None = None) -> Any:
