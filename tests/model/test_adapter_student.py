@@ -73,11 +73,14 @@ def test_a_contradicting_template_is_an_error(run: Path) -> None:
         StudentModule(name_or_path=str(run / "adapter"), task="arithmetic", template="chat")
 
 
-def test_an_adapter_without_base_names_the_field(run: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("base", "message"), [(None, "names no base model"),
+                                               ("/gone/SmolLM2-135M-Instruct.Q4_1-ac844f4c092d", "not on this machine")])
+def test_an_adapter_without_its_base_names_the_field(run: Path, tmp_path: Path, base: str | None,
+                                                     message: str) -> None:
     adapter = shutil.copytree(run / "adapter", tmp_path / "adapter")
     config = json.loads((adapter / "adapter_config.json").read_text())
-    (adapter / "adapter_config.json").write_text(json.dumps(config | {"base_model_name_or_path": None}))
-    with pytest.raises(CotlitError, match="base_model_name_or_path"):
+    (adapter / "adapter_config.json").write_text(json.dumps(config | {"base_model_name_or_path": base}))
+    with pytest.raises(CotlitError, match=f"base_model_name_or_path.*{message}"):
         StudentModule(name_or_path=str(adapter), task="arithmetic")
 
 
