@@ -6,8 +6,8 @@ Every run has one directory (``--run_dir``, default ``runs/<command>-<time>``) h
 only). ``test|validate|predict --run runs/X`` re-evaluates a finished run with its ``config.yaml`` and trained
 weights into a new folder; these commands never write into a folder that holds a ``metrics.json`` already. ``fit``
 tests the trained student at the end (``--test_after_fit``) and, with ``--baseline true``, the untrained one first,
-measured the same way. A :class:`~cotlit.evaluation.writer.ResultsWriter` callback writes the result files; the student scores with
-the evaluator it builds from the task and template linked from the data module.
+measured the same way. A :class:`~cotlit.evaluation.writer.ResultsWriter` callback writes the result files; the
+student scores with the evaluator it builds from the task and template linked from the data module.
 """
 
 from __future__ import annotations

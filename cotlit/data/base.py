@@ -337,7 +337,7 @@ class CoTDataModule(L.LightningDataModule):
                 question=question, rationale="", answer="", source=f"{path}#{index}",
                 choices=tuple(map(str, choices)) if choices else None))
         self.predict_questions = questions
-        self.rows.clear()  # setup renders them (with the splits, when it has not yet run)
+        self.rows.clear()  # the next setup renders them (and the splits again, if it already ran)
 
     # -- reporting --------------------------------------------------------------------------------------------
     def train_padding_efficiency(self, grouped: bool | None = None) -> float:

@@ -73,8 +73,10 @@ def test_a_contradicting_template_is_an_error(run: Path) -> None:
         StudentModule(name_or_path=str(run / "adapter"), task="arithmetic", template="chat")
 
 
-@pytest.mark.parametrize(("base", "message"), [(None, "names no base model"),
-                                               ("/gone/SmolLM2-135M-Instruct.Q4_1-ac844f4c092d", "not on this machine")])
+@pytest.mark.parametrize(("base", "message"), [
+    (None, "names no base model"),
+    ("/gone/SmolLM2-135M-Instruct.Q4_1-ac844f4c092d", "not on this machine"),  # a GGUF conversion made elsewhere
+])
 def test_an_adapter_without_its_base_names_the_field(run: Path, tmp_path: Path, base: str | None,
                                                      message: str) -> None:
     adapter = shutil.copytree(run / "adapter", tmp_path / "adapter")
