@@ -54,6 +54,9 @@ DESCRIPTIONS = {
 
 
 class CotlitCLI(LightningCLI):
+    untrained: str | None = None
+    """test/validate/predict: the student when it comes without trained weights (warned about before it runs)."""
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_dir", type=str | None, default=None,
                             help="Run directory (default: runs/<command>-<time>).")
@@ -101,12 +104,11 @@ class CotlitCLI(LightningCLI):
         configure_checkpointing(self.subcommand, config, run_dir)
 
     def _eval_run_dir(self, config: Any, run_dir: str) -> str:
-        """Warn when no trained weights are given; never write into a folder holding a finished run's results
-        (``metrics.json``: a new ``<folder>/<command>-<time>/`` instead), and move a logger left pointing there."""
+        """Note a student without trained weights (warned about when evaluation starts); never write into a folder
+        holding a finished run's results (``metrics.json``: a new ``<folder>/<command>-<time>/`` instead), and move a
+        logger left pointing there."""
         student = str(config["model"]["init_args"]["name_or_path"])
-        if not config.get("ckpt_path") and not _trained_folder(student):
-            print(f"cotlit {self.subcommand}: WARNING: no trained weights (--run runs/X or --ckpt_path): this scores "
-                  f"the untrained student {student}", file=sys.stderr)
+        self.untrained = None if config.get("ckpt_path") or _trained_folder(student) else student
         old = Path(run_dir)
         if (old / METRICS_FILE).exists():
             inherited = os.environ.get(RUN_DIR_ENV)  # ranks re-launched by DDP write where the first one does
@@ -186,10 +188,22 @@ class CotlitCLI(LightningCLI):
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
             self._print_summary()
 
+    def _warn_untrained(self) -> None:
+        if self.untrained is not None:
+            print(f"cotlit {self.subcommand}: WARNING: no trained weights (--run runs/X or --ckpt_path): this scores "
+                  f"the untrained student {self.untrained}", file=sys.stderr)
+
+    def before_validate(self) -> None:
+        self._warn_untrained()
+
+    def before_test(self) -> None:
+        self._warn_untrained()
+
     def after_test(self) -> None:
         self._print_summary()
 
     def before_predict(self) -> None:
+        self._warn_untrained()
         path = self.config["predict"]["input"]
         if path is not None:
             self.datamodule.predict_on(path, self.config["predict"]["question_field"])
