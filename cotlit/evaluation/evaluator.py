@@ -31,8 +31,8 @@ class EvalBatch(TypedDict):
     """Each example's position in its dataset (de-duplicates the rows that DDP padding repeats)."""
     ids: Sequence[str]
     golds: Sequence[Any]
-    """Gold answers as they come from the data; the task normalises them. None or empty for a question without one
-    (``predict --input``): its answer is extracted, not scored."""
+    """Gold answers as they come from the data; the task normalises them. In ``predict``, None or empty for a question
+    without one (``predict --input``): its answer is extracted, not scored."""
     questions: NotRequired[Sequence[str]]
     """Question texts for ``predictions.jsonl`` (empty when absent)."""
     choices: NotRequired[Sequence[tuple[str, ...] | None]]
@@ -61,7 +61,7 @@ class Evaluator:
         for i, generation in enumerate(generations):
             choices = batch["choices"][i] if "choices" in batch else None
             gold = batch["golds"][i]
-            if gold is None or gold == "":  # a question without a gold answer: extracted, not scored
+            if stage == "predict" and gold in (None, ""):  # a question without a gold answer: extracted, not scored
                 found = self.task.extract(generation.text, choices)
                 gold, extracted, format_ok, correct = None, found.answer, found.format_ok, None
             else:
