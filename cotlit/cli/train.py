@@ -164,7 +164,7 @@ class CotlitCLI(LightningCLI):
             "name_or_path": hp.name_or_path, "finetuning": hp.finetuning, "teacher": dm.teacher,
             "granularity": dm.granularity, "format": dm.format,
             "seed": self.config[self.subcommand].get("seed_everything"), "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
-            "global_step": trainer.global_step, "renderer": student.renderer.to_dict(), **student.evaluator.describe(),
+            "global_step": max(trainer.global_step, student.trained_steps), "renderer": student.renderer.to_dict(), **student.evaluator.describe(),
             "data_report": dm.data_report(),
         }
 

@@ -121,6 +121,8 @@ class StudentModule(L.LightningModule):
         self._val_runs = 0
         self._val_generated = 0
         self._step_start = 0.0
+        self.trained_steps = 0
+        """Optimizer steps behind the weights: the checkpoint's on load (test/predict start their own count at 0)."""
 
     # -- model construction -----------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -328,6 +330,7 @@ class StudentModule(L.LightningModule):
         checkpoint["cotlit_renderer"] = self.renderer.to_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.trained_steps = int(checkpoint.get("global_step", 0))
         missing = sorted(self._trainable_names() - set(checkpoint["state_dict"]))
         if missing:
             raise CotlitError(f"checkpoint lacks {len(missing)} trainable weights of this student (e.g. {missing[0]});"

@@ -68,6 +68,8 @@ def test_retest_of_a_finished_run_writes_a_new_folder_with_equal_results(finishe
     assert (retest / "predictions.jsonl").read_text() == (finished_run / "predictions.jsonl").read_text()
     assert "WARNING" not in capsys.readouterr().err
     metrics = json.loads((retest / "metrics.json").read_text())
+    trained = json.loads((finished_run / "metrics.json").read_text())["global_step"]
+    assert trained > 0 and metrics["global_step"] == trained  # the steps behind the weights, not the test's 0
     assert metrics["data_report"]["skipped_bad_records"] == {"train": 0, "val": 0, "test": 0}
     assert (retest / "metrics.csv").is_file()  # the run's CSV logger moved with the results
 
