@@ -56,7 +56,7 @@ def known(monkeypatch):
     examples = arithmetic_test_examples()
     right = {ex.question for i, ex in enumerate(examples) if i % 2 == 0}
     stub = KnownAnswers({ex.question: ex.gold for ex in examples}, right)
-    monkeypatch.setitem(backends.BACKEND_TYPES, "generate", lambda: stub)
+    monkeypatch.setitem(backends.BACKEND_TYPES, "loop", lambda: stub)
     return examples, right
 
 
@@ -120,7 +120,7 @@ def test_paper_scoring_takes_the_tasks_paper_decoding(tiny_llama):
                              decoding=Decoding(max_new_tokens=99, num_beams=2, stop_strings=["Q:"]))
     assert explicit.evaluator.settings == GenerationSettings(99, 2, ("Q:",), "generate")
     assert StudentModule(name_or_path=tiny_llama, task="gsm8k").evaluator.settings == GenerationSettings(
-        512, 1, (), "generate")
+        512, 1, (), "loop")  # greedy decodes on the loop unless a backend is named
     with pytest.raises(CotlitError, match=r"loop decodes greedily; num_beams=5 \(the task's paper beam width"):
         StudentModule(name_or_path=tiny_llama, task="csqa", scoring="paper", decoding=Decoding(backend="loop"))
     # the math tasks were decoded greedily by the paper (MAmmoTH2 run_open.py), without the `####` stop
