@@ -16,18 +16,6 @@ from cotlit.errors import CotlitError
 from cotlit.model.loading import load_tokenizer
 
 
-TEMPLATE_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<bos>",
-                   "<start_of_turn>", "<end_of_turn>"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tiny_chat_llama):
-    """The tiny tokenizer, knowing the special tokens of every named template."""
-    tok = load_tokenizer(tiny_chat_llama)
-    tok.add_special_tokens({"additional_special_tokens": TEMPLATE_TOKENS})
-    return tok
-
-
 def arithmetic(tokenizer, **kwargs) -> ArithmeticData:
     settings = dict(train_size=40, val_size=8, test_size=10, batch_size=4, tokenizer=tokenizer)
     settings.update(kwargs)

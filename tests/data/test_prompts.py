@@ -9,7 +9,6 @@ import pytest
 from cotlit.data.arithmetic import ArithmeticData
 from cotlit.data.prompts import Renderer
 from cotlit.errors import CotlitError
-from cotlit.model.loading import load_tokenizer
 
 Q = "What is $\\frac{1}{2}$ of {x}?"
 """A question with braces, as MATH problems have: they must come through untouched."""
@@ -35,15 +34,6 @@ PAPER_MATH_EVAL = {
     "alpaca": "Below is an instruction that describes a task. Write a response that appropriately completes the "
               "request.\n\n### Instruction:\n" + Q + "\n\n### Response:",
 }
-TEMPLATE_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<bos>",
-                   "<start_of_turn>", "<end_of_turn>"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tiny_chat_llama):
-    tok = load_tokenizer(tiny_chat_llama)
-    tok.add_special_tokens({"additional_special_tokens": TEMPLATE_TOKENS})
-    return tok
 
 
 @pytest.mark.parametrize("template", sorted(TRAIN))
