@@ -24,6 +24,11 @@ def kind(value_or_type: Any) -> str:
     return KINDS.get(cls, cls.__name__)
 
 
+def cache_dir() -> Path:
+    """cotlit's cache (tokenised datasets, converted GGUF students): ``$COTLIT_CACHE``, else ``~/.cache/cotlit``."""
+    return Path(os.environ.get("COTLIT_CACHE", Path.home() / ".cache" / "cotlit"))
+
+
 def read_text(path: str | Path) -> str:
     """The UTF-8 text of a file; a missing, non-regular or undecodable file is a :class:`CotlitError`."""
     path = Path(path)

@@ -28,7 +28,8 @@ def tiny_llama() -> str:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from cotlit.model.loading import cache_dir, load_tokenizer
+    from cotlit.io import cache_dir
+    from cotlit.model.loading import load_tokenizer
 
     folder = cache_dir() / "bench" / "tiny-llama-smollm2-tokenizer"
     if (folder / "config.json").is_file():

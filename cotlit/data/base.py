@@ -25,8 +25,7 @@ from cotlit.data.prompts import EvalPrompt, Renderer
 from cotlit.data.sampling import EvalBatchSampler, LengthGroupedBatchSampler, padding_efficiency
 from cotlit.errors import CotlitError
 from cotlit.io import field as record_field
-from cotlit.io import read_records
-from cotlit.model.loading import cache_dir
+from cotlit.io import cache_dir, read_records
 from cotlit.tasks.base import get_task
 
 log = logging.getLogger(__name__)

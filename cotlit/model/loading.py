@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cotlit.errors import CotlitError
-from cotlit.io import read_json
+from cotlit.io import cache_dir, read_json
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,6 @@ PYPI_PREFIX = "pypi:"
 ADAPTER_CONFIG = "adapter_config.json"
 RENDERER_FILE = "cotlit_renderer.json"
 """The renderer settings cotlit saves beside an adapter (:meth:`StudentModule.save_adapter`)."""
-
-
-def cache_dir() -> Path:
-    """cotlit's cache: ``$COTLIT_CACHE``, else ``~/.cache/cotlit``."""
-    return Path(os.environ.get("COTLIT_CACHE", Path.home() / ".cache" / "cotlit"))
 
 
 def resolve_student(name_or_path: str) -> str:
