@@ -163,9 +163,10 @@ class CotlitCLI(LightningCLI):
             "task": dm.task, "split": "test", "student": Path(str(hp.name_or_path).removeprefix("pypi:")).name,
             "name_or_path": hp.name_or_path, "finetuning": hp.finetuning, "teacher": dm.teacher,
             "granularity": dm.granularity, "format": dm.format,
-            "seed": self.config[self.subcommand].get("seed_everything"), "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
-            "global_step": max(trainer.global_step, student.trained_steps), "renderer": student.renderer.to_dict(), **student.evaluator.describe(),
-            "data_report": dm.data_report(),
+            "seed": self.config[self.subcommand].get("seed_everything"),
+            "train_cot_words": round(dm.train_cot_words(), 3), "train_examples": len(dm.examples.get("train", [])),
+            "global_step": max(trainer.global_step, student.trained_steps), "renderer": student.renderer.to_dict(),
+            **student.evaluator.describe(), "data_report": dm.data_report(),
         }
 
     # -- fit: baseline, adapter export, final test ------------------------------------------------------------
