@@ -5,7 +5,8 @@ levels (and formats when there are several), cells are accuracy % with its exact
 each row in bold. Then, per (task, split, student), a table of its conditions: seeds (with each seed's
 accuracy), accuracy with its interval, the paper's answer rules re-applied to the saved generations, the
 difference from answer-only with its paired bootstrap interval and exact McNemar p-value, mean generated
-tokens, share truncated, format-ok rate and the mean words of the training rationales.
+tokens, share truncated, format-ok rate and the mean words of the training rationales. Conditions run with
+several seeds get a seed-against-seed table: how far accuracy moves when only the seed changes.
 
 Intervals of accuracies are exact (Clopper-Pearson; Wilson on request): a seed-pooled condition counts each
 test problem once, at its mean correctness over the seeds. Paired comparisons use the seeds both conditions
@@ -28,7 +29,7 @@ from cotlit.sweep import plots
 from cotlit.sweep.recommend import format_p, paired_comparison
 from cotlit.sweep.results import Cell, Collection, Condition, RunResult, collect, pool, row_label
 from cotlit.sweep.runner import PREDICTIONS_FILE
-from cotlit.sweep.stats import Comparison, IntervalMethod, accuracy_interval, mcnemar
+from cotlit.sweep.stats import Comparison, IntervalMethod, accuracy_interval, compare, mcnemar
 from cotlit.tasks.base import get_task
 
 CSV_COLUMNS = ("run_dir", "task", "split", "student", "finetuning", "teacher", "granularity", "format", "seed", "n",
@@ -104,6 +105,25 @@ class ConditionRow:
         return "| " + " | ".join(cells) + " |"
 
 
+@dataclass(frozen=True)
+class SeedRow:
+    """One later seed of a condition against its first seed, on the problems both scored."""
+
+    student: str
+    cell: Cell
+    first: RunResult
+    other: RunResult
+    comparison: Comparison
+
+    def markdown(self) -> str:
+        seeds = f"{self.other.metrics['seed']} vs {self.first.metrics['seed']}"
+        accuracies = f"{100 * self.other.accuracy:.1f} vs {100 * self.first.accuracy:.1f}"
+        diff, test = self.comparison.diff, self.comparison.mcnemar
+        return (f"| {self.student} | {self.cell.condition.setting} | {seeds} | {accuracies} | "
+                f"{100 * diff.mean:+.1f} [{100 * diff.low:+.1f}, {100 * diff.high:+.1f}] | "
+                f"{format_p(test.p_value)} ({test.a_better}:{test.b_better}) |")
+
+
 def build_report(runs_dir: Path, out_dir: Path, options: ReportOptions = ReportOptions()) -> dict[str, Path]:
     """Collect the runs under ``runs_dir`` and write the CSV, the markdown report and the plots to ``out_dir``."""
     found = collect(runs_dir)
@@ -162,6 +182,20 @@ def condition_rows(cells: list[Cell], paper: dict[Path, dict[str, float] | None]
     return result
 
 
+def seed_rows(cells: list[Cell], options: ReportOptions) -> list[SeedRow]:
+    """Each condition's later seeds against its first seed (seed noise: same data, same recipe)."""
+    result = []
+    for cell in sorted(cells, key=lambda c: (row_label(c, cells), c.condition.sort_key())):
+        runs = sorted((run for run in cell.runs if run.scores), key=lambda run: str(run.metrics["seed"]))
+        for other in runs[1:]:
+            shared = sorted(set(runs[0].scores) & set(other.scores))
+            if shared:
+                test = compare([other.scores[i] for i in shared], [runs[0].scores[i] for i in shared],
+                               n_boot=options.n_boot, level=options.level, seed=options.seed)
+                result.append(SeedRow(row_label(cell, cells), cell, runs[0], other, test))
+    return result
+
+
 def tables(cells: list[Cell]) -> list[Table]:
     """The paper-shaped tables, one per (task, split, teacher)."""
     groups: dict[tuple, list[Cell]] = {}
@@ -196,6 +230,9 @@ def render_markdown(runs_dir: Path, found: Collection, cells: list[Cell],
         lines += [f"## {table.title}", "", table.markdown(), ""]
     if rows:
         lines += _conditions_section(rows, options)
+    noise = seed_rows(cells, options)
+    if noise:
+        lines += _seed_section(noise, options)
     baselines = sorted({(c.condition.task, row_label(c, cells), c.baseline) for c in cells
                         if c.baseline is not None})
     if baselines:
@@ -229,6 +266,19 @@ def _conditions_section(rows: dict[tuple[str, str, str], list[ConditionRow]], op
                   "|---" * len(header) + "|"]
         lines += [row.markdown(with_paper) for row in group] + [""]
     return lines
+
+
+def _seed_section(noise: list[SeedRow], options: ReportOptions) -> list[str]:
+    """The seed-against-seed table with its legend."""
+    pct = round(100 * options.level)
+    lines = ["## Seed against seed", "",
+             "The same condition trained again with another seed (same data, same recipe): its accuracy minus the "
+             f"first seed's on the same problems, with its {pct}% paired bootstrap interval, and the exact McNemar "
+             "p-value (problems only the later / only the first seed got right). A difference between conditions "
+             "no larger than these is within seed noise.", "",
+             "| student | condition | seeds | accuracy % | Δ [95% CI] | p |".replace("95%", f"{pct}%"),
+             "|---|---|---|---|---|---|"]
+    return lines + [row.markdown() for row in noise] + [""]
 
 
 def write_csv(found: Collection, cells: list[Cell], paper: dict[Path, dict[str, float] | None], path: Path,

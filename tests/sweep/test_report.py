@@ -173,6 +173,27 @@ def test_conditions_table_against_answer_only(tmp_path, make_run):
     assert rows["L5-s1"]["format_ok_rate"] == "0.5" and "| 75.0 | 90 |" in l5  # old and new key, averaged
 
 
+def test_seed_against_seed_table(tmp_path, make_run):
+    root = tmp_path / "runs"
+    # seed 0 right on problems 0-9, seed 1 on problems 4-19: 4 only seed 0, 10 only seed 1 got right
+    make_run(root, "L2-s0", granularity=2, seed=0, correct=vector(10))
+    make_run(root, "L2-s1", granularity=2, seed=1, correct=[4 <= i < 20 for i in range(N)])
+    make_run(root, "L3-s0", granularity=3, seed=0, correct=vector(30))  # one seed: no row
+    build_report(root, tmp_path / "out", ReportOptions(n_boot=400, seed=3, plots=False))
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Seed against seed" in report
+    (row,) = [line for line in report.splitlines() if line.startswith("| tiny | gpt4o L")]
+    assert row.startswith("| tiny | gpt4o L2 | 1 vs 0 | 40.0 vs 25.0 | +15.0 [")
+    assert row.endswith(f"| {mcnemar_p_value(10, 4):.3f} (10:4) |")  # 0.180
+    low, high = (float(x) for x in row.split("[")[1].split("]")[0].split(", "))
+    assert -15 < low < 15 < high < 40
+
+
+def test_no_seed_table_with_one_seed_each(runs_dir, tmp_path):
+    build_report(runs_dir, tmp_path / "out", ReportOptions(n_boot=100, plots=False))
+    assert "Seed against seed" not in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_format_ok_rate_accepts_old_and_new_names():
     assert format_ok_rate({"answer_found": 0.5}) == 0.5
     assert format_ok_rate({"format_ok_rate": 0.25}) == 0.25
