@@ -21,7 +21,7 @@ from typing import Any
 
 import lightning as L
 from jsonargparse import set_parsing_settings
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from cotlit.cli.checkpointing import (CHECKPOINT_DIR, LAST, add_checkpoint_arguments, checkpoint_load_error,
                                      configure_checkpointing)
@@ -51,6 +51,24 @@ DESCRIPTIONS = {
     "predict": "Generate answers for the test split (scored like test), or for the questions of an --input file "
                "(extracted, not scored: no gold needed); writes predictions.jsonl. Weights and folders as for test.",
 }
+
+
+class SaveConfigToRunDir(SaveConfigCallback):
+    """Writes ``config.yaml`` into the run directory whichever loggers the run has (Lightning's own callback
+    writes it into the first logger's folder, and fails when that logger has none, e.g. MLflow with a database
+    store); loggers still receive the config through :meth:`save_config`."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.already_saved:
+            return
+        if trainer.is_global_zero:
+            run_dir = Path(self.config["run_dir"])
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self.parser.save(self.config, str(run_dir / self.config_filename), skip_none=False,
+                             overwrite=self.overwrite, multifile=self.multifile)
+            self.save_config(trainer, pl_module, stage)
+            self.already_saved = True
+        self.already_saved = trainer.strategy.broadcast(self.already_saved)
 
 
 class CotlitCLI(LightningCLI):
@@ -309,6 +327,7 @@ def _run(argv: list[str]) -> None:
         CoTDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
+        save_config_callback=SaveConfigToRunDir,
         save_config_kwargs={"overwrite": True},
         trainer_defaults={"use_distributed_sampler": False},
         args=_expand_run(argv),
