@@ -135,7 +135,7 @@ def execute(grid: Grid, run: RunSpec, heartbeat: float = RunnerOptions.heartbeat
         "name": run.name, "index": run.index, "grid": str(grid.path), "values": run.values,
         "configs": list(run.configs), "overrides": run.overrides, "state": "running",
         "host": socket.gethostname(), "pid": os.getpid(), "pid_start": _start_time(os.getpid()),
-        "started": _now(), "finished": None, "step": None, "returncode": None, "error": None,
+        "code": code_version(), "started": _now(), "finished": None, "step": None, "returncode": None, "error": None,
     }
     steps = [("fit", grid.fit)] + ([("test", grid.test)] if grid.test is not None else [])
     try:
@@ -344,6 +344,19 @@ def _alive(record: dict[str, Any], stale_after: float) -> bool:
         return record.get("pid_start") is None or record.get("pid_start") == _start_time(pid)
     heartbeat = record.get("heartbeat")
     return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < stale_after
+
+
+def code_version(root: Path = Path(__file__).resolve().parents[2]) -> str | None:
+    """The commit of the git checkout at ``root`` (default: the cotlit checkout that runs) as ``git describe
+    --always --dirty`` gives it (``-dirty`` when tracked files differ from it); None when it is not a checkout."""
+    if not (root / ".git").exists():
+        return None
+    try:
+        result = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=12"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def _start_time(pid: int) -> int | None:

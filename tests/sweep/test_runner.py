@@ -13,7 +13,7 @@ import yaml
 
 from cotlit.cli import main as cotlit
 from cotlit.sweep.grid import load_grid
-from cotlit.sweep.runner import RunnerOptions, emit_script, run_sweep, state_of
+from cotlit.sweep.runner import RunnerOptions, code_version, emit_script, run_sweep, state_of
 
 
 def make_grid(tmp_path: Path, script: Path, levels=(1, 3, 6)) -> Path:
@@ -71,6 +71,7 @@ def test_done_needs_metrics(tmp_path, fake_program):
     assert counts["failed"] == 1
     status = json.loads((grid.run_dir(grid.expand()[0]) / "status.json").read_text())
     assert status["error"] == "test exited 0 but wrote no metrics.json"
+    assert status["code"] == code_version()  # the commit the run's code came from, recorded with its results
     # a done run whose metrics were deleted is run again
     control()
     run_sweep(grid, grid.expand(), RunnerOptions(retry_failed=True), log=lambda _: None)
@@ -186,3 +187,16 @@ def test_dry_run_only_index_and_emit(tmp_path, fake_program, capsys):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert calls_of(calls) == ["fit granularity=1", "test granularity=1", "fit granularity=6", "test granularity=6"]
+
+
+def test_code_version_names_the_commit_and_a_dirty_tree(tmp_path):
+    assert code_version(tmp_path) is None  # not a checkout (e.g. cotlit installed from a wheel)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "f.py").write_text("a = 1\n")
+    subprocess.run(git + ["add", "f.py"], check=True)
+    subprocess.run(git + ["commit", "-qm", "c"], check=True)
+    head = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    assert code_version(tmp_path) == head[:12]
+    (tmp_path / "f.py").write_text("a = 2\n")
+    assert code_version(tmp_path) == head[:12] + "-dirty"
