@@ -18,6 +18,8 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="cotlit recommend", description=__doc__.split(": ", 1)[1])
     p.add_argument("runs_dir", type=Path, help="directory searched (recursively) for run directories")
     p.add_argument("--task", help=f"only runs of this task: {', '.join(task_names())}")
+    p.add_argument("--teacher", help="only runs of this teacher (e.g. gpt4o, human; none: answer-only): the best "
+                   "level and format for that teacher's rationales")
     p.add_argument("--interval", choices=INTERVAL_METHODS, default="clopper-pearson",
                    help="interval of an accuracy (default: %(default)s, exact)")
     p.add_argument("--n_boot", type=int, default=2000,
@@ -29,9 +31,14 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    runs = [run for run in collect(args.runs_dir).runs if args.task is None or run.metrics["task"] == args.task]
+    teacher = None if args.teacher in (None, "none") else args.teacher
+    runs = [run for run in collect(args.runs_dir).runs
+            if (args.task is None or run.metrics["task"] == args.task)
+            and (args.teacher is None or run.metrics["teacher"] == teacher)]
     if not runs:
-        raise CotlitError("no finished runs" + (f" of task {args.task!r}" if args.task else ""), path=args.runs_dir)
+        wanted = [f"task {args.task!r}"] if args.task else []
+        wanted += [f"teacher {args.teacher!r}"] if args.teacher else []
+        raise CotlitError("no finished runs" + (f" of {' and '.join(wanted)}" if wanted else ""), path=args.runs_dir)
     results = recommend(pool(runs, method=args.interval), n_boot=args.n_boot, seed=args.seed, method=args.interval)
     print(json.dumps([r.to_dict() for r in results], indent=2) if args.json else render(results))
     return 0

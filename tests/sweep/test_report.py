@@ -122,6 +122,16 @@ def test_report_and_recommend_cli(runs_dir, tmp_path, capsys):
     assert result["alpha"]["best"]["granularity"] == 3 and result["alpha"]["best"]["format"] == "plain"
     assert result["alpha"]["runner_up"]["format"] == "bsm"
     assert cotlit(["recommend", str(runs_dir), "--task", "gsm8k"]) == 2
+    # per teacher: human (alpha 24/40, beta 6/40) is out, so alpha's best GPT-4o condition is L3 plain again and
+    # beta's is L1 (12) over L3 (8); answer-only alone with --teacher none
+    assert cotlit(["recommend", str(runs_dir), "--teacher", "gpt4o", "--n_boot", "100", "--json"]) == 0
+    result = {r["student"]: r for r in json.loads(capsys.readouterr().out)}
+    assert {r["best"]["teacher"] for r in result.values()} | {r["runner_up"]["teacher"] for r in result.values()} == {
+        "gpt4o"}
+    assert result["beta"]["best"]["granularity"] == 1 and result["beta"]["runner_up"]["granularity"] == 3
+    assert cotlit(["recommend", str(runs_dir), "--teacher", "none", "--n_boot", "100", "--json"]) == 0
+    assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["only condition"] * 2
+    assert cotlit(["recommend", str(runs_dir), "--teacher", "gemini"]) == 2
 
 
 def _rewrite_predictions(run_dir, generated: list[str], gold: str = "1") -> None:
