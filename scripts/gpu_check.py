@@ -1,14 +1,18 @@
 """GPU smoke-and-speed check: a Llama-3.2-1B-shaped student (random weights, no download) through ``cotlit fit``.
 
-For QLoRA, LoRA and full fine-tuning, and for each loss path (``full_logits``: the model's own loss over every
-position, the old path; ``chunked``: the LM head at label positions only, in chunks): a fixed number of training
-steps on ``ArithmeticData`` (the same batches for both paths) and a test pass, then tokens/s, peak GPU memory and
-model FLOPs utilisation (6 x parameters x tokens / time / the card's peak dense bf16 FLOP/s). Full fine-tuning
-runs through ``configs/trainer/fsdp.yaml`` (one GPU here), so the sharded path and its gathered export are
-exercised too. ``--fit-search`` then finds the largest batch that trains within 24 GB and 80 GB cards' memory
-(the allocator capped with ``torch.cuda.set_per_process_memory_fraction``) for QLoRA and LoRA, by doubling and
-bisection with out-of-memory errors caught. Run it as ``bash scripts/gpu_check.sh`` from the repo root;
-``--dry-run`` runs the LoRA pass of a tiny student on the CPU (checks this script, measures nothing).
+For each mode (QLoRA; LoRA on fp32 base weights; LoRA on bf16 base weights, ``lora_bf16``; full fine-tuning) and
+each loss path (``full_logits``: the model's own loss over every position, the old path; ``chunked``: the LM head
+at label positions only, in chunks; ``liger``, where ``liger-kernel`` is installed and asked for): a fixed number
+of training steps on ``ArithmeticData`` (the same batches for every path) and a test pass, then tokens/s, peak GPU
+memory and model FLOPs utilisation (6 x parameters x tokens / time / the card's peak dense bf16 FLOP/s).
+``--pack`` adds, per mode, a run with packed rows holding about as many tokens per step as the unpacked run just
+before it (whether packing should be the GPU default). Full fine-tuning runs through ``configs/trainer/fsdp.yaml``
+(one GPU here), so the sharded path and its gathered export are exercised too. ``--fit-search`` then finds the
+largest batch that trains within 24 GB and 80 GB cards' memory (the allocator capped with
+``torch.cuda.set_per_process_memory_fraction``) for the LoRA and QLoRA modes, by doubling and bisection with
+out-of-memory errors caught; ``--fit-search-only`` skips the timed runs. Run it as ``bash scripts/gpu_check.sh``
+from the repo root; ``--dry-run`` runs both LoRA modes (and ``--pack``) of a tiny student on the CPU (checks this
+script, measures nothing).
 """
 
 from __future__ import annotations
@@ -36,8 +40,24 @@ PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 31
 TINY = dict(vocab_size=2048, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, head_dim=16, max_position_embeddings=2048, tie_word_embeddings=True)
 """The ``--dry-run`` student."""
-MODES = ("qlora", "lora", "full")
-LOSS_PATHS = ("full_logits", "chunked")
+GPU = ["--config", str(REPO / "configs/trainer/gpu.yaml")]
+MODE_ARGS: dict[str, list[str]] = {
+    "qlora": [*GPU, "--config", str(REPO / "configs/trainer/qlora_bf16.yaml"), "--model.finetuning=qlora"],
+    "lora": [*GPU, "--model.finetuning=lora"],
+    "lora_bf16": [*GPU, "--model.finetuning=lora", "--model.dtype=bfloat16"],
+    "full": ["--config", str(REPO / "configs/trainer/fsdp.yaml"), "--trainer.devices=1", "--model.finetuning=full",
+             "--model.lr=5e-5"],
+}
+"""``cotlit fit`` arguments of each mode: the shipped GPU fragments, as a user combines them."""
+MODE_STUDENT: dict[str, dict[str, str]] = {
+    "qlora": {"finetuning": "qlora", "qlora_compute_dtype": "bfloat16"},
+    "lora": {"finetuning": "lora"},
+    "lora_bf16": {"finetuning": "lora", "dtype": "bfloat16"},
+}
+"""``StudentModule`` arguments of the modes ``--fit-search`` probes (the same settings as ``MODE_ARGS``)."""
+LOSS_PATHS = ("full_logits", "chunked", "liger")
+PACK_LENGTH = 1024
+"""``data.max_length``: the longest example, and with ``--pack`` the length of a packed row."""
 CARDS_GIB = {"24 GB": 22.5, "80 GB": 79.0}
 """Allocator caps standing for cards: what an L4/A10G and an H100 80GB leave PyTorch after the CUDA context."""
 MAX_BATCH = 1024
@@ -124,30 +144,31 @@ def build_student(folder: Path, device: str = "cuda", shape: dict[str, Any] = LL
     return params
 
 
-def fit_args(mode: str, loss: str, student: Path, run_dir: Path, args: argparse.Namespace) -> list[str]:
-    trainer = ["--config", str(REPO / "configs/trainer/gpu.yaml")]
-    if mode == "qlora":
-        trainer += ["--config", str(REPO / "configs/trainer/qlora_bf16.yaml")]
-    if mode == "full":
-        trainer = ["--config", str(REPO / "configs/trainer/fsdp.yaml"), "--trainer.devices=1", "--model.lr=5e-5"]
+def fit_args(mode: str, loss: str, student: Path, run_dir: Path, args: argparse.Namespace,
+             pack_rows: int | None = None) -> list[str]:
+    """``cotlit fit`` arguments of one timed run; ``pack_rows``: packed rows per step instead of examples."""
+    trainer = list(MODE_ARGS[mode])
     if args.dry_run:
         trainer += ["--trainer.accelerator=cpu", "--trainer.precision=32-true"]
+    batch = ["--data.pack=true", f"--data.batch_size={pack_rows}"] if pack_rows else [
+        f"--data.batch_size={args.batch_size}"]
     return [
         "fit", "--model=cotlit.model.student.StudentModule", "--data=cotlit.data.arithmetic.ArithmeticData",
         *trainer,
-        f"--run_dir={run_dir}", "--seed_everything=0", f"--model.name_or_path={student}",
-        f"--model.finetuning={mode}", f"--model.loss={loss}",
+        f"--run_dir={run_dir}", "--seed_everything=0", f"--model.name_or_path={student}", f"--model.loss={loss}",
         f"--model.decoding.max_new_tokens={args.max_new_tokens}", "--model.warmup=0",
         f"--trainer.max_steps={args.steps}", "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
         "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
         "--trainer.log_every_n_steps=5", "--trainer.callbacks+=gpu_check.Throughput",
         f"--data.granularity={args.granularity}", f"--data.train_size={args.steps * args.batch_size}",
-        "--data.val_size=16", f"--data.test_size={args.test_size}", f"--data.batch_size={args.batch_size}",
-        f"--data.eval_batch_size={args.test_size}", "--data.max_length=1024",
+        "--data.val_size=16", f"--data.test_size={args.test_size}", *batch,
+        f"--data.eval_batch_size={args.test_size}", f"--data.max_length={PACK_LENGTH}",
     ]
 
 
-def run_mode(mode: str, loss: str, student: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+def run_mode(mode: str, loss: str, student: Path, work: Path, args: argparse.Namespace,
+             pack_rows: int | None = None) -> dict[str, Any]:
+    """One timed ``cotlit fit`` (training steps and a test pass) in this process; its figures or its error."""
     import gc
 
     import torch
@@ -159,22 +180,41 @@ def run_mode(mode: str, loss: str, student: Path, work: Path, args: argparse.Nam
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     Throughput.last = None
-    run_dir = work / "runs" / f"{mode}-{loss}"
+    run_dir = work / "runs" / f"{mode}-{loss}{'-packed' if pack_rows else ''}"
+    row = {"mode": mode, "loss": loss, "packed": bool(pack_rows), "batch_size": pack_rows or args.batch_size}
     start = time.perf_counter()
-    code = main(fit_args(mode, loss, student, run_dir, args))
+    code = main(fit_args(mode, loss, student, run_dir, args, pack_rows))
     wall = time.perf_counter() - start
     gc.collect()
     cb = Throughput.last
     if code != 0 or cb is None or not cb.steps or not (run_dir / "metrics.json").is_file():
-        return {"mode": mode, "loss": loss, "error": f"cotlit fit exited {code}"}
+        return {**row, "error": f"cotlit fit exited {code}"}
     test = json.loads((run_dir / "metrics.json").read_text())
     peak = torch.cuda.max_memory_allocated() if cuda else 0
     if cuda:
         torch.cuda.empty_cache()
-    return {"mode": mode, "loss": loss, "steps": cb.steps, "tokens_per_s": cb.tokens / cb.seconds,
-            "padded_tokens_per_s": cb.padded / cb.seconds, "train_peak_gib": cb.train_peak / 2**30,
+    return {**row, "steps": cb.steps, "tokens_per_s": cb.tokens / cb.seconds, "tokens_per_step": cb.tokens / cb.steps,
+            "padding_efficiency": cb.tokens / cb.padded, "train_peak_gib": cb.train_peak / 2**30,
             "peak_gib": peak / 2**30, "test_n": test["n"], "test_seconds": cb.test_seconds,
             "test_gen_tokens": test["gen_tokens"], "wall_s": wall, "adapter": (run_dir / "adapter").is_dir()}
+
+
+def timed_runs(modes: list[str], losses: list[str], student: Path, work: Path,
+               args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every mode on every loss path; with ``--pack`` each mode once more, packed, on the last loss path, with
+    about as many real tokens per step as that path's unpacked run."""
+    results = []
+    for mode in modes:
+        for loss in losses:
+            results.append(run_mode(mode, loss, student, work, args))
+        if args.pack:
+            unpacked = results[-1]
+            if "error" in unpacked:
+                results.append({**unpacked, "packed": True, "error": "its unpacked run failed"})
+                continue
+            rows = max(1, round(unpacked["tokens_per_step"] / PACK_LENGTH))
+            results.append(run_mode(mode, losses[-1], student, work, args, pack_rows=rows))
+    return results
 
 
 def trains_within(module: Any, batch_size: int, args: argparse.Namespace) -> bool:
@@ -186,7 +226,7 @@ def trains_within(module: Any, batch_size: int, args: argparse.Namespace) -> boo
     from cotlit.data.arithmetic import ArithmeticData
 
     data = ArithmeticData(granularity=args.granularity, train_size=3 * batch_size, val_size=16, test_size=16,
-                          batch_size=batch_size, max_length=1024, tokenizer=module.tokenizer)
+                          batch_size=batch_size, max_length=PACK_LENGTH, tokenizer=module.tokenizer)
     trainer = L.Trainer(accelerator="cpu" if args.dry_run else "gpu", devices=1, max_steps=3, logger=False,
                         precision="32-true" if args.dry_run else "bf16-mixed", enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
@@ -204,14 +244,13 @@ def trains_within(module: Any, batch_size: int, args: argparse.Namespace) -> boo
     return fits
 
 
-def largest_batch(mode: str, student: Path, args: argparse.Namespace) -> dict[str, int]:
-    """The largest batch (within 1/8) that trains under each of ``CARDS_GIB``'s caps, the new loss path."""
+def largest_batch(mode: str, loss: str, student: Path, args: argparse.Namespace) -> dict[str, int]:
+    """The largest batch (within 1/8) that trains under each of ``CARDS_GIB``'s caps on loss path ``loss``."""
     import torch
 
     from cotlit.model.student import StudentModule
 
-    module = StudentModule(name_or_path=str(student), finetuning=mode, loss="chunked", warmup=0,
-                           qlora_compute_dtype="bfloat16")
+    module = StudentModule(name_or_path=str(student), loss=loss, warmup=0, **MODE_STUDENT[mode])
     total = torch.cuda.get_device_properties(0).total_memory
     found = {}
     for card, cap in CARDS_GIB.items():
@@ -230,11 +269,47 @@ def largest_batch(mode: str, student: Path, args: argparse.Namespace) -> dict[st
     return found
 
 
+def print_table(results: list[dict[str, Any]], name: str, peak: float | None, params: int,
+                args: argparse.Namespace) -> bool:
+    """Print the timed runs (adding each one's MFU to it); whether every run passed."""
+    print(f"\ngpu_check results on {name} (peak dense bf16 {peak or '?'} TFLOP/s; MFU = 6 x {params / 1e9:.2f}B "
+          "x real tokens/s / peak; LoRA/QLoRA do ~4/6 of that work)")
+    print(f"{'mode':9} {'loss':11} {'batch':>10} {'steps':>5} {'tokens/s':>9} {'pad eff':>7} {'MFU':>6} "
+          f"{'train peak GiB':>14} {'peak GiB':>8} {'test n':>6} {'test s':>6} {'wall s':>6}")
+    passed = True
+    for r in results:
+        batch = f"{r['batch_size']} {'rows' if r['packed'] else 'ex.'}"
+        if "error" in r or not r["adapter"] or r["test_n"] != args.test_size:
+            print(f"{r['mode']:9} {r['loss']:11} {batch:>10} FAILED: {r.get('error', 'missing adapter or test rows')}")
+            passed = False
+            continue
+        r["mfu"] = 6 * params * r["tokens_per_s"] / (peak * 1e12) if peak else None
+        mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "?"
+        print(f"{r['mode']:9} {r['loss']:11} {batch:>10} {r['steps']:>5} {r['tokens_per_s']:>9.0f} "
+              f"{r['padding_efficiency']:>7.3f} {mfu:>6} {r['train_peak_gib']:>14.1f} {r['peak_gib']:>8.1f} "
+              f"{r['test_n']:>6} {r['test_seconds']:>6.1f} {r['wall_s']:>6.0f}")
+    return passed
+
+
+def available(modes: list[str], losses: list[str]) -> None:
+    """Drop (with a note) the modes and loss paths whose optional package is not installed."""
+    import importlib.util
+
+    for package, option, choice, chosen in (("bitsandbytes", "mode", "qlora", modes),
+                                            ("liger_kernel", "loss path", "liger", losses)):
+        if choice in chosen and importlib.util.find_spec(package) is None:
+            print(f"gpu_check: {option} {choice} skipped: {package} is not installed", file=sys.stderr)
+            chosen.remove(choice)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of qlora,lora,full")
-    parser.add_argument("--losses", default=",".join(LOSS_PATHS),
-                        help="comma-separated loss paths to time, each on the same batches: full_logits (old), chunked")
+    parser.add_argument("--modes", default=",".join(MODE_ARGS), help=f"comma-separated subset of {','.join(MODE_ARGS)}")
+    parser.add_argument("--losses", default="full_logits,chunked",
+                        help="comma-separated loss paths to time, each on the same batches: full_logits (old), "
+                             "chunked, liger (with liger-kernel); --pack and --fit-search use the last one")
+    parser.add_argument("--pack", action="store_true",
+                        help="per mode, one more run with packed rows of about the same tokens per step")
     parser.add_argument("--steps", type=int, default=30, help="training steps per run (the first 3 untimed)")
     parser.add_argument("--batch-size", type=int, default=32, help="training examples per step")
     parser.add_argument("--granularity", type=int, default=6, help="CoT level of the arithmetic targets")
@@ -242,26 +317,32 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=32, help="generation budget of the test pass")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak, TFLOP/s")
     parser.add_argument("--fit-search", action="store_true",
-                        help="also find the largest QLoRA and LoRA batch within 24 GB and 80 GB (minutes per mode)")
+                        help="also find the largest batch of the (Q)LoRA modes within 24 GB and 80 GB (minutes each)")
+    parser.add_argument("--fit-search-only", action="store_true", help="--fit-search without the timed runs")
     parser.add_argument("--dry-run", action="store_true",
-                        help="CPU, a tiny student, LoRA only, 4 steps: checks this script, measures nothing")
+                        help="CPU, a tiny student, the LoRA modes, 4 steps: checks this script, measures nothing")
     parser.add_argument("--workdir", type=Path, default=None, help="model, cache and runs (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     losses = [p for p in args.losses.split(",") if p]
-    if any(m not in MODES for m in modes):
-        parser.error(f"--modes: choose from {', '.join(MODES)}")
-    if any(p not in LOSS_PATHS for p in losses):
+    if not modes or any(m not in MODE_ARGS for m in modes):
+        parser.error(f"--modes: choose from {', '.join(MODE_ARGS)}")
+    if not losses or any(p not in LOSS_PATHS for p in losses):
         parser.error(f"--losses: choose from {', '.join(LOSS_PATHS)}")
 
     import torch
 
     if args.dry_run:
-        modes, args.steps, args.batch_size, args.test_size, args.max_new_tokens = ["lora"], 4, 4, 4, 4
+        modes = [m for m in ("lora", "lora_bf16") if m in modes] or ["lora"]
+        args.steps, args.batch_size, args.test_size, args.max_new_tokens = 4, 4, 4, 4
     elif not torch.cuda.is_available():
         print("gpu_check: no CUDA GPU is visible to PyTorch (torch.cuda.is_available() is False); run it on a "
               "machine with an NVIDIA GPU and a CUDA build of PyTorch", file=sys.stderr)
+        return 1
+    available(modes, losses)
+    if not modes or not losses:
+        print("gpu_check: nothing left to run", file=sys.stderr)
         return 1
     work = args.workdir or Path(tempfile.mkdtemp(prefix="cotlit-gpu-check-"))
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
@@ -277,44 +358,23 @@ def main() -> int:
     params = build_student(work / "student", *(("cpu", TINY) if args.dry_run else ()))
     print(f"gpu_check: {name}; student: {shape}, {params / 1e9:.3f}B parameters, random weights (built in "
           f"{time.perf_counter() - start:.0f} s); {args.steps} steps x {args.batch_size} examples per run")
-    if "qlora" in modes:
-        try:
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            print("gpu_check: qlora skipped: bitsandbytes is not installed", file=sys.stderr)
-            modes.remove("qlora")
-    results = [run_mode(mode, loss, work / "student", work, args) for mode in modes for loss in losses]
-
-    print(f"\ngpu_check results on {name} (peak dense bf16 {peak or '?'} TFLOP/s; MFU = 6 x {params / 1e9:.2f}B "
-          "x real tokens/s / peak; LoRA/QLoRA do ~4/6 of that work)")
-    print(f"{'mode':6} {'loss':11} {'steps':>5} {'tokens/s':>9} {'MFU':>6} {'train peak GiB':>14} {'peak GiB':>8} "
-          f"{'test n':>6} {'test s':>6} {'wall s':>6}")
-    failed = False
-    for r in results:
-        if "error" in r or not r["adapter"] or r["test_n"] != args.test_size:
-            print(f"{r['mode']:6} {r['loss']:11} FAILED: {r.get('error', 'missing adapter or test rows')}")
-            failed = True
-            continue
-        r["mfu"] = 6 * params * r["tokens_per_s"] / (peak * 1e12) if peak else None
-        mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "?"
-        print(f"{r['mode']:6} {r['loss']:11} {r['steps']:>5} {r['tokens_per_s']:>9.0f} {mfu:>6} "
-              f"{r['train_peak_gib']:>14.1f} {r['peak_gib']:>8.1f} {r['test_n']:>6} {r['test_seconds']:>6.1f} "
-              f"{r['wall_s']:>6.0f}")
+    results = [] if args.fit_search_only else timed_runs(modes, losses, work / "student", work, args)
+    passed = print_table(results, name, peak, params, args) if results else True
     largest = {}
     if args.dry_run:
         from cotlit.model.student import StudentModule
 
-        module = StudentModule(name_or_path=str(work / "student"), finetuning="lora", loss="chunked", warmup=0)
+        module = StudentModule(name_or_path=str(work / "student"), loss=losses[-1], warmup=0, **MODE_STUDENT[modes[0]])
         print(f"gpu_check: a fit-search probe (3 steps of 8) {'ran' if trains_within(module, 8, args) else 'FAILED'}")
-    elif args.fit_search:
-        largest = {mode: largest_batch(mode, work / "student", args) for mode in modes if mode != "full"}
+    elif args.fit_search or args.fit_search_only:
+        largest = {mode: largest_batch(mode, losses[-1], work / "student", args) for mode in modes if mode != "full"}
         for mode, found in largest.items():
-            print(f"{mode:6} largest batch (loss chunked, level-{args.granularity} arithmetic rows): "
+            print(f"{mode:9} largest batch (loss {losses[-1]}, level-{args.granularity} arithmetic rows): "
                   + ", ".join(f"{batch} in {card}" for card, batch in found.items()))
     if args.json:
         args.json.write_text(json.dumps({"device": name, "peak_tflops": peak, "params": params,
                                          "results": results, "largest_batch": largest}, indent=2) + "\n")
-    return 1 if failed else 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
