@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -298,6 +299,16 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "per_round_tokens_per_s": [round(r["tokens_per_s"], 1) for r in runs]}
 
 
+def per_round(ours: list[float], theirs: list[float]) -> str:
+    """Each round's ratio (its arms ran next to each other, so a slow spell of the machine hits both) and their
+    geometric mean; empty for one round."""
+    if len(ours) < 2:
+        return ""
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    mean = math.exp(sum(map(math.log, ratios)) / len(ratios))
+    return f"; per round {', '.join(f'{r:.2f}' for r in ratios)} (geometric mean {mean:.2f}x)"
+
+
 def report(settings: Settings, results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> list[str]:
     lines = [f"\n## {settings.student}: batch {settings.batch_size}, {settings.steps} steps "
              f"({settings.warmup} warm-up, not timed), LoRA r={settings.lora_r} alpha={settings.lora_alpha} "
@@ -315,7 +326,8 @@ def report(settings: Settings, results: dict[str, dict[str, Any]], skipped: dict
             ratio = cotlit["tokens_per_s"] / results[other]["tokens_per_s"]
             cpu_ratio = cotlit["tokens_per_cpu_s"] / results[other]["tokens_per_cpu_s"]
             goal = f" (target >= {target}x: {'met' if ratio >= target else 'MISSED'})" if target else ""
-            lines.append(f"ratio cotlit/{other}: {ratio:.2f}x tokens/s{goal}; {cpu_ratio:.2f}x tokens per CPU second")
+            lines.append(f"ratio cotlit/{other}: {ratio:.2f}x tokens/s{goal}; {cpu_ratio:.2f}x tokens per CPU second"
+                         + per_round(cotlit["per_round_tokens_per_s"], results[other]["per_round_tokens_per_s"]))
     return lines
 
 
