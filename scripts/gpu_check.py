@@ -291,14 +291,20 @@ def print_table(results: list[dict[str, Any]], name: str, peak: float | None, pa
     return passed
 
 
-def available(modes: list[str], losses: list[str]) -> None:
-    """Drop (with a note) the modes and loss paths whose optional package is not installed."""
+def available(modes: list[str], losses: list[str], cuda: bool) -> None:
+    """Drop (with a note) the modes and loss paths that cannot run here: an optional package not installed, or
+    liger without CUDA (its kernels are Triton's)."""
     import importlib.util
 
     for package, option, choice, chosen in (("bitsandbytes", "mode", "qlora", modes),
                                             ("liger_kernel", "loss path", "liger", losses)):
-        if choice in chosen and importlib.util.find_spec(package) is None:
+        if choice not in chosen:
+            continue
+        if importlib.util.find_spec(package) is None:
             print(f"gpu_check: {option} {choice} skipped: {package} is not installed", file=sys.stderr)
+            chosen.remove(choice)
+        elif choice == "liger" and not cuda:
+            print(f"gpu_check: {option} {choice} skipped: it runs on CUDA only", file=sys.stderr)
             chosen.remove(choice)
 
 
@@ -340,7 +346,7 @@ def main() -> int:
         print("gpu_check: no CUDA GPU is visible to PyTorch (torch.cuda.is_available() is False); run it on a "
               "machine with an NVIDIA GPU and a CUDA build of PyTorch", file=sys.stderr)
         return 1
-    available(modes, losses)
+    available(modes, losses, cuda=not args.dry_run)
     if not modes or not losses:
         print("gpu_check: nothing left to run", file=sys.stderr)
         return 1

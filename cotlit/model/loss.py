@@ -76,8 +76,8 @@ def liger_cross_entropy(head: Any, hidden: torch.Tensor, targets: torch.Tensor,
     try:
         from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
     except ImportError as err:
-        raise CotlitError("loss: liger needs liger-kernel (`pip install 'cotlit[liger]'`); "
-                          "or use loss: chunked") from err
+        raise CotlitError(f"loss: liger needs liger-kernel and Triton (`pip install 'cotlit[liger]'` on a CUDA "
+                          f"machine; here: {err}); or use loss: chunked") from err
     if type(head) is not torch.nn.Linear or not hidden.is_cuda:
         raise CotlitError(f"loss: liger needs a CUDA device and a plain linear LM head (this one: "
                           f"{type(head).__name__} on {hidden.device}; LoRA on lm_head?); use loss: chunked")
