@@ -33,6 +33,18 @@ Finetuning = Literal["qlora", "lora", "full"]
 torch.serialization.add_safe_globals([Decoding])  # saved in the hyperparameters of checkpoints
 
 
+def keep_4bit_layers_differentiable(model: Any) -> None:
+    """Keep bitsandbytes' 4-bit layers in their trainable layout. On CPUs with AVX512-BF16, bitsandbytes 0.50
+    repacks a layer's weights for an inference kernel at its first forward in eval mode without gradients (the
+    load-time head probe, every validation) and keeps them so; that kernel has no backward, so every later training
+    step would silently lose the gradient through the frozen base."""
+    import bitsandbytes as bnb
+
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+
+
 class StudentModule(L.LightningModule):
     """A causal-LM student trained with response-only loss and scored by answer accuracy of its generations."""
 
@@ -141,6 +153,8 @@ class StudentModule(L.LightningModule):
         model = load_causal_lm(self.adapter.base if self.adapter else hp.name_or_path, dtype=hp.dtype,
                                quantization_config=quantization, device_map=device_map,
                                trust_remote_code=hp.trust_remote_code, attn_implementation=hp.attn_implementation)
+        if hp.finetuning == "qlora":
+            keep_4bit_layers_differentiable(model)
         vocab = model.get_input_embeddings().num_embeddings
         if len(self.tokenizer) > vocab:
             raise CotlitError(f"tokenizer of {hp.name_or_path!r} has {len(self.tokenizer)} tokens but the model's "

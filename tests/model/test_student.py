@@ -58,8 +58,9 @@ def test_fit_overfits_eight_examples_and_tests(tiny_llama, tmp_path, finetuning)
     assert main(fit_args(tiny_llama, run, "--baseline=true", "--model.schedule=constant", finetuning=finetuning,
                          steps=16)) == 0
     curve = losses(run)
-    # LoRA adapters on a random 64-wide model learn slowly (4-bit ones slower); full fine-tuning overfits fast
-    assert len(curve) == 16 and curve[-1] < (0.7 if finetuning == "full" else 0.95) * curve[0]
+    # LoRA adapters on a random 64-wide model learn slowly (QLoRA as fast: 0.87 of the first loss with LoRA and
+    # QLoRA, 0.93 with QLoRA when the load-time probe had cut its gradients off); full fine-tuning overfits fast
+    assert len(curve) == 16 and curve[-1] < (0.7 if finetuning == "full" else 0.9) * curve[0]
     assert sum(curve[-4:]) < sum(curve[:4])
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n"] == 6 and metrics["finetuning"] == finetuning and metrics["granularity"] == 1
