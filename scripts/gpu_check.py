@@ -41,20 +41,20 @@ TINY = dict(vocab_size=2048, hidden_size=64, intermediate_size=128, num_hidden_l
             num_key_value_heads=2, head_dim=16, max_position_embeddings=2048, tie_word_embeddings=True)
 """The ``--dry-run`` student."""
 GPU = ["--config", str(REPO / "configs/trainer/gpu.yaml")]
-MODE_ARGS: dict[str, list[str]] = {
-    "qlora": [*GPU, "--config", str(REPO / "configs/trainer/qlora_bf16.yaml"), "--model.finetuning=qlora"],
-    "lora": [*GPU, "--model.finetuning=lora"],
-    "lora_bf16": [*GPU, "--model.finetuning=lora", "--model.dtype=bfloat16"],
-    "full": ["--config", str(REPO / "configs/trainer/fsdp.yaml"), "--trainer.devices=1", "--model.finetuning=full",
-             "--model.lr=5e-5"],
+MODE_FRAGMENTS: dict[str, list[str]] = {
+    "qlora": [*GPU, "--config", str(REPO / "configs/trainer/qlora_bf16.yaml")],
+    "lora": GPU,
+    "lora_bf16": GPU,
+    "full": ["--config", str(REPO / "configs/trainer/fsdp.yaml"), "--trainer.devices=1"],
 }
-"""``cotlit fit`` arguments of each mode: the shipped GPU fragments, as a user combines them."""
-MODE_STUDENT: dict[str, dict[str, str]] = {
-    "qlora": {"finetuning": "qlora", "qlora_compute_dtype": "bfloat16"},
+"""The shipped trainer and model fragments of each mode, as a user combines them."""
+MODE_STUDENT: dict[str, dict[str, Any]] = {
+    "qlora": {"finetuning": "qlora"},
     "lora": {"finetuning": "lora"},
     "lora_bf16": {"finetuning": "lora", "dtype": "bfloat16"},
+    "full": {"finetuning": "full", "lr": 5e-5},
 }
-"""``StudentModule`` arguments of the modes ``--fit-search`` probes (the same settings as ``MODE_ARGS``)."""
+"""``StudentModule`` settings of each mode: ``--model.*`` flags of its timed runs, arguments of its fit search."""
 LOSS_PATHS = ("full_logits", "chunked", "liger")
 PACK_LENGTH = 1024
 """``data.max_length``: the longest example, and with ``--pack`` the length of a packed row."""
@@ -147,7 +147,7 @@ def build_student(folder: Path, device: str = "cuda", shape: dict[str, Any] = LL
 def fit_args(mode: str, loss: str, student: Path, run_dir: Path, args: argparse.Namespace,
              pack_rows: int | None = None) -> list[str]:
     """``cotlit fit`` arguments of one timed run; ``pack_rows``: packed rows per step instead of examples."""
-    trainer = list(MODE_ARGS[mode])
+    trainer = MODE_FRAGMENTS[mode] + [f"--model.{key}={value}" for key, value in MODE_STUDENT[mode].items()]
     if args.dry_run:
         trainer += ["--trainer.accelerator=cpu", "--trainer.precision=32-true"]
     batch = ["--data.pack=true", f"--data.batch_size={pack_rows}"] if pack_rows else [
@@ -250,7 +250,8 @@ def largest_batch(mode: str, loss: str, student: Path, args: argparse.Namespace)
 
     from cotlit.model.student import StudentModule
 
-    module = StudentModule(name_or_path=str(student), loss=loss, warmup=0, **MODE_STUDENT[mode])
+    module = StudentModule(name_or_path=str(student), loss=loss, warmup=0, qlora_compute_dtype="bfloat16",
+                           **MODE_STUDENT[mode])
     total = torch.cuda.get_device_properties(0).total_memory
     found = {}
     for card, cap in CARDS_GIB.items():
@@ -292,25 +293,27 @@ def print_table(results: list[dict[str, Any]], name: str, peak: float | None, pa
 
 
 def available(modes: list[str], losses: list[str], cuda: bool) -> None:
-    """Drop (with a note) the modes and loss paths that cannot run here: an optional package not installed, or
-    liger without CUDA (its kernels are Triton's)."""
+    """Drop (with a note) the modes and loss paths that cannot run here: QLoRA without bitsandbytes, liger without
+    liger-kernel or without CUDA (its kernels are Triton's)."""
     import importlib.util
 
-    for package, option, choice, chosen in (("bitsandbytes", "mode", "qlora", modes),
-                                            ("liger_kernel", "loss path", "liger", losses)):
-        if choice not in chosen:
-            continue
-        if importlib.util.find_spec(package) is None:
-            print(f"gpu_check: {option} {choice} skipped: {package} is not installed", file=sys.stderr)
-            chosen.remove(choice)
-        elif choice == "liger" and not cuda:
-            print(f"gpu_check: {option} {choice} skipped: it runs on CUDA only", file=sys.stderr)
-            chosen.remove(choice)
+    def drop(chosen: list[str], choice: str, option: str, why: str) -> None:
+        print(f"gpu_check: {option} {choice} skipped: {why}", file=sys.stderr)
+        chosen.remove(choice)
+
+    if "qlora" in modes and importlib.util.find_spec("bitsandbytes") is None:
+        drop(modes, "qlora", "mode", "bitsandbytes is not installed")
+    if "liger" in losses:
+        if importlib.util.find_spec("liger_kernel") is None:
+            drop(losses, "liger", "loss path", "liger_kernel is not installed")
+        elif not cuda:
+            drop(losses, "liger", "loss path", "it runs on CUDA only")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default=",".join(MODE_ARGS), help=f"comma-separated subset of {','.join(MODE_ARGS)}")
+    parser.add_argument("--modes", default=",".join(MODE_STUDENT),
+                        help=f"comma-separated subset of {','.join(MODE_STUDENT)}")
     parser.add_argument("--losses", default="full_logits,chunked",
                         help="comma-separated loss paths to time, each on the same batches: full_logits (old), "
                              "chunked, liger (with liger-kernel); --pack and --fit-search use the last one")
@@ -332,8 +335,8 @@ def main() -> int:
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     losses = [p for p in args.losses.split(",") if p]
-    if not modes or any(m not in MODE_ARGS for m in modes):
-        parser.error(f"--modes: choose from {', '.join(MODE_ARGS)}")
+    if not modes or any(m not in MODE_STUDENT for m in modes):
+        parser.error(f"--modes: choose from {', '.join(MODE_STUDENT)}")
     if not losses or any(p not in LOSS_PATHS for p in losses):
         parser.error(f"--losses: choose from {', '.join(LOSS_PATHS)}")
 
