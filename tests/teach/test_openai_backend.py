@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from conftest import FAKE_KEY, make_config, provenance, rows
 
 from cotlit.errors import CotlitError
+from cotlit.teach.backends.base import BackendConfig, Request, Sampling, make_backend
 from cotlit.teach.runner import run_teach
 
 
@@ -104,3 +106,24 @@ def test_a_rejected_key_names_the_variable_not_the_key(tmp_path, fake_openai, mo
     with pytest.raises(CotlitError, match="HTTP 401") as err:
         run_teach(make_config(tmp_path, fake_openai.url, n=1), log=io.StringIO())
     assert FAKE_KEY not in str(err.value) and "COTLIT_TEST_KEY" in str(err.value)
+
+
+def test_a_busy_consumer_holds_back_new_requests(fake_openai, monkeypatch):
+    """While the runner is still saving results, the workers wait: at most ``concurrency`` requests are ever sent
+    and not yet taken, so a kill costs at most that many paid requests."""
+    monkeypatch.setenv("COTLIT_TEST_KEY", FAKE_KEY)
+    fake_openai.delay_s = 0.01
+    config = BackendConfig(name="openai", model="m", base_url=fake_openai.url, api_key_env="COTLIT_TEST_KEY",
+                           concurrency=3, timeout_s=5, max_retries=1, backoff_s=0.01)
+    backend = make_backend(config, Sampling(max_tokens=16))
+    requests = [Request(key=str(i), prompt_hash=str(i), level=1, format="plain",
+                        messages=({"role": "user", "content": f"Question: q{i}: Tom has {i} apples.\nCorrect answer: {i + 1}"},))
+                for i in range(12)]
+    results = backend.generate(requests)
+    taken = [next(results) for _ in range(4)]
+    time.sleep(0.3)  # ample time for three workers to send all twelve at 10 ms each
+    assert sum(fake_openai.requests.values()) <= len(taken) + config.concurrency
+    taken += list(results)
+    assert sorted(int(request.key) for request, _ in taken) == list(range(12))
+    assert all(completion.error is None for _, completion in taken)
+    assert sum(fake_openai.requests.values()) == 12

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import random
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from cotlit.teach.backends.base import Backend, BackendConfig, Completion, Request, Sampling
@@ -52,20 +53,33 @@ class OpenAIBackend(Backend):
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Completion]]:
         """Send the run's first request alone, then up to ``concurrency`` at once; yield each result as it
-        completes."""
-        queue = list(requests)
-        if queue and not self._first_done:
-            first = queue.pop(0)
+        completes.
+
+        A request is sent only once an earlier result has been taken (the runner caches it before asking for
+        the next), so at any moment at most ``concurrency`` requests are sent and not yet saved: all a kill can
+        cost.
+        """
+        queue = iter(requests)
+        if not self._first_done:
+            first = next(queue, None)
+            if first is None:
+                return
             completion = self._complete(first)
             self._first_done = True
             yield first, completion
-        if not queue:
-            return
         pool = ThreadPoolExecutor(max_workers=max(1, self.config.concurrency), thread_name_prefix="cotlit-teach")
         try:
-            futures = {pool.submit(self._complete, request): request for request in queue}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            running: dict[Future, Request] = {
+                pool.submit(self._complete, request): request
+                for request in itertools.islice(queue, max(1, self.config.concurrency))
+            }
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield running.pop(future), future.result()
+                    following = next(queue, None)
+                    if following is not None:
+                        running[pool.submit(self._complete, following)] = following
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
